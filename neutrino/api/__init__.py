@@ -1,0 +1,1 @@
+"""The northbound Neutron v2.0 REST API (Falcon WSGI)."""

@@ -1,0 +1,167 @@
+"""The WSGI application: routes, middleware and the plugins behind them.
+
+``build(conf)`` loads the core plugin and service plugins, and returns a
+``Server`` holding the WSGI app (wrapped by keystonemiddleware when
+``auth_strategy = keystone``) and the plugins, for embedding in tests or the
+all-in-one process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+import falcon
+
+from neutrino.api import attributes, errors
+from neutrino.api.auth import KeystoneContextMiddleware, NoAuthMiddleware, wrap_keystone
+from neutrino.api.controller import ResourceController
+from neutrino.api.extensions import ExtensionsResource
+from neutrino.api.policy import Policy
+from neutrino.api.tags import TagsResource
+from neutrino.context import Context, admin_context
+from neutrino.db.api import Database
+from neutrino.db.models import Network, Port, Subnet
+from neutrino.plugins.registry import load_core_plugin, load_service_plugins
+
+LOG = logging.getLogger(__name__)
+
+
+class JsonSuffixMiddleware:
+    """``/v2.0/networks.json`` is ``/v2.0/networks`` (Neutron accepts both)."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if req.path.endswith(".json"):
+            req.path = req.path[: -len(".json")]
+        if len(req.path) > 1 and req.path.endswith("/"):
+            req.path = req.path.rstrip("/")
+
+
+class VersionsResource:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"versions": [{"id": "v2.0", "status": "CURRENT", "links": [
+            {"href": f"{req.prefix}/v2.0/", "rel": "self"}]}]}
+
+
+class V2Resource:
+    def __init__(self, resources: list[attributes.Resource]) -> None:
+        self.resources = resources
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"resources": [
+            {"name": r.member, "collection": r.collection, "links": [
+                {"href": f"{req.prefix}/v2.0/{r.collection}", "rel": "self"}]}
+            for r in self.resources]}
+
+
+class _Collection:
+    """Falcon responder pair for one ResourceController (collection and member URLs)."""
+
+    def __init__(self, controller: ResourceController) -> None:
+        self.c = controller
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.c.on_get_collection(req, resp)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.c.on_post_collection(req, resp)
+
+
+class _Member:
+    def __init__(self, controller: ResourceController) -> None:
+        self.c = controller
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        self.c.on_get(req, resp, resource_id)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        self.c.on_put(req, resp, resource_id)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        self.c.on_delete(req, resp, resource_id)
+
+
+@dataclasses.dataclass
+class Server:
+    """Everything a running API process holds."""
+
+    conf: Any
+    db: Database
+    core_plugin: Any
+    service_plugins: list[Any]
+    falcon_app: falcon.App
+    wsgi_app: Any
+    policy: Policy
+
+
+def parent_lookup(core: Any) -> Any:
+    """``network:<attr>`` policy values of a subnet's or port's network."""
+
+    def lookup(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
+        net_id = item.get("network_id")
+        if not net_id or "network:tenant_id" in item:
+            return {}
+        cache = ctx.__dict__.setdefault("_network_cache", {})
+        if net_id not in cache:
+            try:
+                net = core.get_network(admin_context(), net_id)
+            except Exception:
+                net = {}
+            cache[net_id] = {"network:tenant_id": net.get("project_id"),
+                             "network:project_id": net.get("project_id"),
+                             "network:shared": net.get("shared", False),
+                             "network:router:external": net.get("router:external", False)}
+        return cache[net_id]
+
+    return lookup
+
+
+def build(conf: Any, db: Database | None = None) -> Server:
+    """Load the plugins named by ``conf`` and build the application around them."""
+    db = db or Database(conf.database.connection, max_retries=conf.database.max_retries,
+                        pool_size=conf.database.max_pool_size,
+                        max_overflow=conf.database.max_overflow,
+                        pool_timeout=conf.database.pool_timeout)
+    core = load_core_plugin(conf, db)
+    services = load_service_plugins(conf, db, core)
+    policy = Policy(conf)
+    auth_mw = NoAuthMiddleware() if conf.auth_strategy == "noauth" \
+        else KeystoneContextMiddleware()
+    app = falcon.App(middleware=[JsonSuffixMiddleware(), auth_mw])
+    app.req_options.auto_parse_qs_csv = True
+    app.req_options.strip_url_path_trailing_slash = True
+    errors.install(app)
+
+    lookup = parent_lookup(core)
+    resources: list[attributes.Resource] = list(attributes.CORE_RESOURCES)
+    plugin_for: dict[str, Any] = {r.collection: core for r in attributes.CORE_RESOURCES}
+    aliases = list(core.supported_extension_aliases)
+    for service in services:
+        for resource in service.resources:
+            resources.append(resource)
+            plugin_for[resource.collection] = service
+        aliases.extend(service.supported_extension_aliases)
+
+    controllers = {}
+    for resource in resources:
+        controller = ResourceController(resource, plugin_for[resource.collection], policy,
+                                        conf, lookup)
+        controllers[resource.collection] = controller
+        app.add_route(f"/v2.0/{resource.collection}", _Collection(controller))
+        app.add_route(f"/v2.0/{resource.collection}/{{resource_id}}", _Member(controller))
+
+    tag_models = {"networks": Network, "subnets": Subnet, "ports": Port}
+    for service in services:
+        tag_models.update(getattr(service, "tag_models", {}))
+    tags = TagsResource(controllers, db, tag_models)
+    app.add_route("/v2.0/{collection}/{resource_id}/tags", tags)
+    app.add_route("/v2.0/{collection}/{resource_id}/tags/{tag}", tags, suffix="tag")
+    extensions = ExtensionsResource(aliases)
+    app.add_route("/v2.0/extensions", extensions)
+    app.add_route("/v2.0/extensions/{alias}", extensions, suffix="alias")
+    app.add_route("/", VersionsResource())
+    app.add_route("/v2.0", V2Resource(resources))
+
+    wsgi = wrap_keystone(app, conf) if conf.auth_strategy == "keystone" else app
+    return Server(conf, db, core, services, app, wsgi, policy)

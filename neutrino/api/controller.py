@@ -1,0 +1,285 @@
+"""The generic resource controller: one instance per collection, driven by its Resource.
+
+Request → parse → validate against the attribute map → authorise (resource-level
+and attribute-level policy) → call the plugin → shape the response (policy-hidden
+attributes removed, ``fields`` applied). A resource the caller may not see is a 404,
+as in Neutron, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+import orjson
+
+from neutrino import exceptions as exc
+from neutrino.api.attributes import ATTR_NOT_SPECIFIED, Attr, Resource
+from neutrino.api.listing import ListRequest, page_links, parse_list_request
+from neutrino.api.policy import Policy
+from neutrino.context import Context
+
+
+def HTTPBadRequest(msg: str) -> exc.HTTPBadRequest:  # noqa: N802 - reads as the type
+    return exc.HTTPBadRequest(msg=msg)
+
+
+def read_json(req: falcon.Request) -> Any:
+    raw = req.bounded_stream.read()
+    if not raw:
+        raise HTTPBadRequest("Resource body required")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise HTTPBadRequest("Malformed request body") from None
+
+
+def send(resp: falcon.Response, status: int, payload: Any) -> None:
+    resp.status = falcon.code_to_http_status(status)
+    if payload is None:
+        return
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = orjson.dumps(payload)
+
+
+def convert_value(attr: Attr, value: Any) -> Any:
+    """Convert then validate one attribute value, Neutron's message on failure."""
+    try:
+        if attr.convert is not None:
+            value = attr.convert(value)
+    except ValueError as e:
+        raise exc.InvalidInput(error_message=f"Invalid input for {attr.name}. "
+                                             f"Reason: {e}.") from None
+    if attr.validate is not None:
+        msg = attr.validate(value)
+        if msg:
+            raise exc.InvalidInput(error_message=f"Invalid input for {attr.name}. "
+                                                 f"Reason: {msg}.")
+    return value
+
+
+class ResourceController:
+    """Serves ``/v2.0/<collection>`` and ``/v2.0/<collection>/<id>`` for one Resource."""
+
+    def __init__(self, resource: Resource, plugin: Any, policy: Policy, conf: Any,
+                 parent_lookup: Callable[[Context, dict[str, Any]], dict[str, Any]]) -> None:
+        self.resource = resource
+        self.plugin = plugin
+        self.policy = policy
+        self.conf = conf
+        self.member = resource.member
+        self._parent_lookup = parent_lookup
+
+    # --- request preparation --------------------------------------------------------
+
+    def _check_keys(self, item: dict[str, Any], op: str) -> None:
+        unknown = [k for k in item if k not in self.resource.attrs]
+        if unknown:
+            raise HTTPBadRequest(f"Unrecognized attribute(s) '{', '.join(unknown)}'")
+        for key in item:
+            attr = self.resource.attrs[key]
+            if op == "create" and not attr.allow_post:
+                raise HTTPBadRequest(f"Attribute '{key}' not allowed in POST")
+            if op == "update" and not attr.allow_put:
+                raise HTTPBadRequest(f"Cannot update read-only attribute {key}")
+
+    def prepare_create(self, ctx: Context, item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise HTTPBadRequest(f"Unable to find '{self.member}' in request body")
+        self._check_keys(item, "create")
+        result: dict[str, Any] = {}
+        for name, attr in self.resource.attrs.items():
+            if not attr.allow_post:
+                continue
+            if name in item:
+                result[name] = convert_value(attr, item[name])
+            elif attr.required_on_post:
+                raise HTTPBadRequest(f"Failed to parse request. Required attribute "
+                                     f"'{name}' not specified")
+            else:
+                result[name] = attr.default
+        self._fill_project(ctx, result)
+        return result
+
+    @staticmethod
+    def _fill_project(ctx: Context, item: dict[str, Any]) -> None:
+        project = item.get("project_id", ATTR_NOT_SPECIFIED)
+        tenant = item.get("tenant_id", ATTR_NOT_SPECIFIED)
+        if project is not ATTR_NOT_SPECIFIED and tenant is not ATTR_NOT_SPECIFIED \
+                and project != tenant:
+            raise HTTPBadRequest("'project_id' and 'tenant_id' do not match")
+        given = project if project is not ATTR_NOT_SPECIFIED else tenant
+        if given is ATTR_NOT_SPECIFIED:
+            given = ctx.project_id or ""
+        elif not ctx.is_admin and given != ctx.project_id:
+            raise HTTPBadRequest("Specifying 'project_id' or 'tenant_id' other than the "
+                                 "authenticated project in request requires admin "
+                                 "privileges")
+        item["project_id"] = item["tenant_id"] = given
+
+    def prepare_update(self, item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise HTTPBadRequest(f"Unable to find '{self.member}' in request body")
+        self._check_keys(item, "update")
+        return {name: convert_value(self.resource.attrs[name], value)
+                for name, value in item.items()}
+
+    # --- policy ---------------------------------------------------------------------
+
+    def target(self, ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
+        return {**item, **self._parent_lookup(ctx, item)}
+
+    def _enforce_attrs(self, ctx: Context, op: str, target: dict[str, Any],
+                       given: dict[str, Any]) -> None:
+        for name in given:
+            attr = self.resource.attrs.get(name)
+            if attr is None or not attr.enforce_policy:
+                continue
+            if given[name] is ATTR_NOT_SPECIFIED:
+                continue
+            if name == "fixed_ips" and isinstance(given[name], list):
+                for sub in ("ip_address", "subnet_id"):
+                    if any(sub in f for f in given[name]):
+                        self.policy.enforce(ctx, f"{op}_{self.member}:fixed_ips:{sub}", target)
+                continue
+            self.policy.enforce(ctx, f"{op}_{self.member}:{name}", target)
+
+    def authorize_create(self, ctx: Context, item: dict[str, Any],
+                         raw: dict[str, Any]) -> None:
+        target = self.target(ctx, item)
+        self.policy.enforce(ctx, f"create_{self.member}", target)
+        self._enforce_attrs(ctx, "create", target, {k: item[k] for k in raw if k in item})
+
+    def fetch_visible(self, ctx: Context, resource_id: str) -> dict[str, Any]:
+        """The item if it exists and the caller may see it; else 404."""
+        item = getattr(self.plugin, f"get_{self.member}")(ctx, resource_id)
+        if not self.policy.check(ctx, f"get_{self.member}", self.target(ctx, item)):
+            raise exc.NotFound(resource=self.member, id=resource_id)
+        return item
+
+    def view(self, ctx: Context, item: dict[str, Any], fields: list[str] | None,
+             memo: dict[tuple[str, str], bool] | None = None) -> dict[str, Any]:
+        """Drop invisible and policy-hidden attributes; keep only ``fields`` if asked."""
+        out = {}
+        target: dict[str, Any] | None = None
+        for name, value in item.items():
+            attr = self.resource.attrs.get(name)
+            if attr is None or not attr.is_visible:
+                continue
+            if fields and name not in fields:
+                continue
+            if attr.enforce_policy:
+                action = f"get_{self.member}:{name}"
+                key = (action, item.get("project_id", ""))
+                allowed = memo.get(key) if memo is not None else None
+                if allowed is None:
+                    target = target or self.target(ctx, item)
+                    allowed = self.policy.check(ctx, action, target)
+                    if memo is not None:
+                        memo[key] = allowed
+                if not allowed:
+                    continue
+            out[name] = value
+        return out
+
+    # --- HTTP verbs -------------------------------------------------------------------
+
+    def on_get_collection(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx: Context = req.context.neutron
+        listing = parse_list_request(req, self.resource, self.conf)
+        items = getattr(self.plugin, f"get_{self.resource.collection}")(
+            ctx, listing.filters, listing.page)
+        memo: dict[tuple[str, str], bool] = {}
+        visible = [i for i in items if ctx.is_admin or self._may_see(ctx, i, memo)]
+        body: dict[str, Any] = {self.resource.collection: [
+            self.view(ctx, i, listing.fields, memo) for i in visible]}
+        links = page_links(req, listing, items)
+        if links is not None:
+            body[f"{self.resource.collection}_links"] = links
+        send(resp, 200, body)
+
+    def _may_see(self, ctx: Context, item: dict[str, Any],
+                 memo: dict[tuple[str, str], bool]) -> bool:
+        target = self.target(ctx, item)
+        key = (f"get_{self.member}", repr(sorted(
+            (k, str(v)) for k, v in target.items()
+            if k in ("project_id", "shared", "router:external") or k.startswith("network:"))))
+        if key not in memo:
+            memo[key] = self.policy.check(ctx, f"get_{self.member}", target)
+        return memo[key]
+
+    def on_post_collection(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx: Context = req.context.neutron
+        body = read_json(req)
+        coll, member = self.resource.collection, self.member
+        if isinstance(body, dict) and coll in body and member not in body:
+            if not self.conf.allow_bulk or not self.resource.allow_bulk:
+                raise HTTPBadRequest("Bulk operation not supported")
+            raws = body[coll]
+            if not isinstance(raws, list) or not raws:
+                raise HTTPBadRequest(f"Resources required: '{coll}' must be a non-empty "
+                                     "list")
+            bulk = True
+        elif isinstance(body, dict) and member in body:
+            raws, bulk = [body[member]], False
+        else:
+            raise HTTPBadRequest(f"Unable to find '{member}' in request body")
+        items = [self.prepare_create(ctx, raw) for raw in raws]
+        for item, raw in zip(items, raws, strict=True):
+            self.authorize_create(ctx, item, raw)
+        created = getattr(self.plugin, f"create_{member}_bulk")(ctx, items)
+        shaped = [self.view(ctx, c, None) for c in created]
+        send(resp, 201, {coll: shaped} if bulk else {member: shaped[0]})
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        ctx: Context = req.context.neutron
+        item = self.fetch_visible(ctx, resource_id)
+        fields = req.get_param_as_list("fields") or None
+        send(resp, 200, {self.member: self.view(ctx, item, fields)})
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        ctx: Context = req.context.neutron
+        body = read_json(req)
+        if not isinstance(body, dict) or self.member not in body:
+            raise HTTPBadRequest(f"Unable to find '{self.member}' in request body")
+        changes = self.prepare_update(body[self.member])
+        original = self.fetch_visible(ctx, resource_id)
+        target = self.target(ctx, {**original, **changes})
+        self.policy.enforce(ctx, f"update_{self.member}", target)
+        self._enforce_attrs(ctx, "update", target, changes)
+        ctx.if_match_revision = revision_constraint(req)  # type: ignore[attr-defined]
+        updated = getattr(self.plugin, f"update_{self.member}")(ctx, resource_id, changes)
+        send(resp, 200, {self.member: self.view(ctx, updated, None)})
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response,
+                  resource_id: str) -> None:
+        ctx: Context = req.context.neutron
+        original = self.fetch_visible(ctx, resource_id)
+        self.policy.enforce(ctx, f"delete_{self.member}", self.target(ctx, original))
+        ctx.if_match_revision = revision_constraint(req)  # type: ignore[attr-defined]
+        getattr(self.plugin, f"delete_{self.member}")(ctx, resource_id)
+        send(resp, 204, None)
+
+
+def revision_constraint(req: falcon.Request) -> int | None:
+    """``If-Match: revision_number=N`` → N (Neutron's revision-if-match extension)."""
+    header = req.get_header("If-Match")
+    if not header:
+        return None
+    constraints = [c.strip() for c in header.split(",") if c.strip()]
+    revisions = [c for c in constraints if c.startswith("revision_number=")]
+    if len(revisions) > 1:
+        raise exc.InvalidRevisionNumberHeader(
+            msg="Multiple revision_number etags are not supported.")
+    if not revisions:
+        return None
+    try:
+        return int(revisions[0].split("=", 1)[1])
+    except ValueError:
+        raise exc.InvalidRevisionNumberHeader(
+            msg="Revision number must be an integer, got "
+                f"'{revisions[0].split('=', 1)[1]}'") from None
+
+
+__all__ = ["ListRequest", "ResourceController", "revision_constraint"]

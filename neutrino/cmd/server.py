@@ -1,0 +1,33 @@
+"""neutrino-server: the API (and, later, RPC) server of a multi-host deployment."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from neutrino.api import app as api_app
+from neutrino.api import serve
+from neutrino.cmd.common import require_current_schema, setup_logging
+from neutrino.conf import ConfigError, make_conf
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        conf = make_conf(args, prog="neutrino-server")
+    except ConfigError as e:
+        print(f"neutrino-server: {e}", file=sys.stderr)
+        return 2
+    setup_logging(conf)
+    require_current_schema(conf.database.connection)
+    workers = conf.api_workers or 0
+    if workers >= 1:
+        serve.serve_gunicorn(lambda: api_app.build(make_conf(args)).wsgi_app,
+                             conf.bind_host, conf.bind_port, workers)
+    else:
+        serve.serve_forever(api_app.build(conf).wsgi_app, conf.bind_host, conf.bind_port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Configuration: every option declared once, beside its section, in Neutron's names.
+
+``make_conf()`` builds a private ``ConfigOpts`` (tests run several servers in one
+process, each with its own configuration) with every section registered, parses
+the given ``--config-file`` arguments and validates them.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Sequence
+
+from oslo_config import cfg
+
+from neutrino.conf import common, database, ml2
+
+# Sections that real Neutron config files carry and that Neutrino reads through
+# a library (keystonemiddleware, oslo.policy, oslo.messaging) or deliberately ignores.
+_FOREIGN_SECTIONS = frozenset({
+    "keystone_authtoken", "oslo_policy", "oslo_messaging_rabbit", "oslo_concurrency",
+    "oslo_messaging_notifications", "oslo_middleware", "nova", "placement", "quotas",
+    "agent", "ovs", "securitygroup", "experimental", "ironic", "designate",
+    "ml2_type_vlan_transparent", "ovn", "ml2_sdn", "oslo_messaging_amqp",
+})
+
+
+class ConfigError(Exception):
+    """A configuration file names an unknown section or holds a bad value."""
+
+
+def register_all(conf: cfg.ConfigOpts) -> None:
+    common.register(conf)
+    database.register(conf)
+    ml2.register(conf)
+
+
+def make_conf(args: Sequence[str] = (), *, prog: str = "neutrino-server",
+              overrides: dict[str, dict[str, object]] | None = None) -> cfg.ConfigOpts:
+    """Parse ``args`` (``--config-file`` …) into a new, validated ConfigOpts.
+
+    ``overrides`` maps a group (``"DEFAULT"`` for the default group) to
+    option → value; they win over the files, as command-line options would.
+    """
+    conf = cfg.ConfigOpts()
+    register_all(conf)
+    conf(list(args), project="neutron", prog=prog, default_config_files=[],
+         default_config_dirs=[])
+    for group, opts in (overrides or {}).items():
+        for name, value in opts.items():
+            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
+    validate(conf)
+    return conf
+
+
+def validate(conf: cfg.ConfigOpts) -> None:
+    """Refuse unknown sections and unparseable values, naming file and option."""
+    known = {g.name for g in conf._groups.values()} | _FOREIGN_SECTIONS | {"DEFAULT"}
+    for path in conf.config_file or []:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.read(path)
+        for section in parser.sections():
+            if section not in known:
+                raise ConfigError(f"{path}: unknown section [{section}]")
+    for group_name in [None, *(g for g in conf._groups)]:
+        group = conf if group_name is None else conf[group_name]
+        opts = conf._opts if group_name is None else conf._groups[group_name]._opts
+        for name in opts:
+            try:
+                getattr(group, name)
+            except (cfg.ConfigFileValueError, ValueError) as exc:
+                section = group_name or "DEFAULT"
+                raise ConfigError(f"bad value for [{section}] {name}: {exc}") from exc

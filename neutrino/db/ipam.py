@@ -1,0 +1,186 @@
+"""IP address management: gateways, allocation pools, and race-free address allocation.
+
+An address is allocated by inserting its ``ipallocations`` row inside a savepoint;
+the table's primary key (ip_address, subnet_id) is the only arbiter. A concurrent
+request that took the same address makes our insert fail, and we move on to the
+next candidate — no locks, no double allocation on any backend.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import netaddr
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neutrino import exceptions as exc
+from neutrino.db.models import IPAllocation, IPAllocationPool
+
+SLAAC_MODES = ("slaac", "dhcpv6-stateless")
+# Concurrent requests start from a random free address within this window, so that
+# sixteen clients on one subnet do not all fight over the lowest free address.
+_WINDOW = 16
+_MAX_COLLISIONS = 64
+
+
+def default_gateway(cidr: str) -> str:
+    net = netaddr.IPNetwork(cidr)
+    if net.version == 4 and net.prefixlen >= 31:
+        return str(net.network)
+    return str(net.network + 1)
+
+
+def _usable_range(net: netaddr.IPNetwork) -> tuple[int, int]:
+    """First and last addresses a pool may hold: no network or v4 broadcast address."""
+    first, last = int(net.first), int(net.last)
+    if net.version == 4 and net.prefixlen < 31:
+        return first + 1, last - 1
+    if net.version == 6 and net.prefixlen < 127:
+        return first + 1, last
+    return first, last
+
+
+def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
+    """The whole usable range of ``cidr``, split around the gateway."""
+    net = netaddr.IPNetwork(cidr)
+    first, last = _usable_range(net)
+    ranges = [(first, last)]
+    if gateway is not None:
+        gw = int(netaddr.IPAddress(gateway))
+        if first <= gw <= last:
+            ranges = [(first, gw - 1), (gw + 1, last)]
+    return [{"start": str(netaddr.IPAddress(a, net.version)),
+             "end": str(netaddr.IPAddress(b, net.version))}
+            for a, b in ranges if a <= b]
+
+
+def validate_pools(cidr: str, pools: list[dict[str, str]], gateway: str | None) -> None:
+    """Each pool inside the cidr, well ordered, not overlapping, not holding the gateway."""
+    net = netaddr.IPNetwork(cidr)
+    lo, hi = _usable_range(net)
+    ranges = []
+    for pool in pools:
+        start, end = netaddr.IPAddress(pool["start"]), netaddr.IPAddress(pool["end"])
+        text = f"{pool['start']}-{pool['end']}"
+        if start.version != net.version or end.version != net.version or start > end:
+            raise exc.InvalidAllocationPool(pool=text)
+        if int(start) < lo or int(end) > hi:
+            raise exc.OutOfBoundsAllocationPool(pool=text, subnet_cidr=cidr)
+        ranges.append((int(start), int(end), text))
+    ranges.sort()
+    for (_, end_a, text_a), (start_b, _, text_b) in zip(ranges, ranges[1:], strict=False):
+        if start_b <= end_a:
+            raise exc.OverlappingAllocationPools(pool_1=text_a, pool_2=text_b,
+                                                 subnet_cidr=cidr)
+    if gateway is not None:
+        gw = int(netaddr.IPAddress(gateway))
+        for start, end, text in ranges:
+            if start <= gw <= end:
+                raise exc.GatewayConflictWithAllocationPools(ip_address=gateway, pool=text)
+
+
+def store_pools(session: Session, subnet_id: str, pools: list[dict[str, str]]) -> None:
+    session.execute(delete(IPAllocationPool).where(IPAllocationPool.subnet_id == subnet_id))
+    if pools:
+        session.execute(insert(IPAllocationPool), [
+            {"id": str(uuid.uuid4()), "subnet_id": subnet_id, "first_ip": p["start"],
+             "last_ip": p["end"]} for p in pools])
+
+
+def ip_in_subnet(ip: str, subnet: dict[str, Any]) -> bool:
+    address = netaddr.IPAddress(ip)
+    net = netaddr.IPNetwork(subnet["cidr"])
+    return address.version == net.version and address in net
+
+
+def is_slaac(subnet: dict[str, Any]) -> bool:
+    return subnet["ip_version"] == 6 and subnet.get("ipv6_address_mode") in SLAAC_MODES
+
+
+def slaac_address(subnet: dict[str, Any], mac: str) -> str:
+    """The modified EUI-64 address a host with ``mac`` takes on a SLAAC subnet."""
+    prefix = netaddr.IPNetwork(subnet["cidr"])
+    return str(netaddr.EUI(mac).ipv6(prefix.network))
+
+
+def check_specific_ip(subnet: dict[str, Any], ip: str) -> None:
+    """A requested address must be a host address of the subnet."""
+    net = netaddr.IPNetwork(subnet["cidr"])
+    if not ip_in_subnet(ip, subnet):
+        raise exc.InvalidIpForSubnet(ip_address=ip)
+    value = int(netaddr.IPAddress(ip))
+    if net.version == 4 and net.prefixlen < 31 and value in (net.first, net.last):
+        raise exc.InvalidIpForSubnet(ip_address=ip)
+    if net.version == 6 and net.prefixlen < 127 and value == net.first:
+        raise exc.InvalidIpForSubnet(ip_address=ip)
+
+
+def _insert(session: Session, subnet: dict[str, Any], port_id: str, ip: str) -> bool:
+    try:
+        with session.begin_nested():
+            session.execute(insert(IPAllocation), {
+                "ip_address": ip, "subnet_id": subnet["id"],
+                "network_id": subnet["network_id"], "port_id": port_id})
+        return True
+    except IntegrityError:
+        return False
+
+
+def allocate_specific(session: Session, subnet: dict[str, Any], port_id: str,
+                      ip: str) -> str:
+    ip = str(netaddr.IPAddress(ip))
+    check_specific_ip(subnet, ip)
+    if not _insert(session, subnet, port_id, ip):
+        raise exc.IpAddressInUse(net_id=subnet["network_id"], ip_address=ip)
+    return ip
+
+
+def _free_candidates(session: Session, subnet: dict[str, Any]) -> Iterator[int]:
+    pools = session.execute(select(IPAllocationPool.first_ip, IPAllocationPool.last_ip)
+                            .where(IPAllocationPool.subnet_id == subnet["id"])).all()
+    taken = {int(netaddr.IPAddress(ip)) for ip in session.execute(
+        select(IPAllocation.ip_address).where(IPAllocation.subnet_id == subnet["id"])
+    ).scalars()}
+    for first, last in sorted(pools, key=lambda p: int(netaddr.IPAddress(p[0]))):
+        for value in range(int(netaddr.IPAddress(first)), int(netaddr.IPAddress(last)) + 1):
+            if value not in taken:
+                yield value
+
+
+def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
+    """Take a free address of the subnet's pools; IpAddressGenerationFailure if none."""
+    version = subnet["ip_version"]
+    candidates = _free_candidates(session, subnet)
+    window = [c for _, c in zip(range(_WINDOW), candidates, strict=False)]
+    random.shuffle(window)
+    collisions = 0
+    for value in _chain(window, candidates):
+        ip = str(netaddr.IPAddress(value, version))
+        if _insert(session, subnet, port_id, ip):
+            return ip
+        collisions += 1
+        if collisions >= _MAX_COLLISIONS:
+            from neutrino.db.api import RetryRequest
+            raise RetryRequest()
+    raise exc.IpAddressGenerationFailure(net_id=subnet["network_id"])
+
+
+def _chain(first: list[int], rest: Iterator[int]) -> Iterator[int]:
+    yield from first
+    yield from rest
+
+
+def release(session: Session, port_id: str, keep: set[tuple[str, str]] | None = None) -> None:
+    """Free the port's addresses except those in ``keep`` ((subnet_id, ip) pairs)."""
+    rows = session.execute(select(IPAllocation.subnet_id, IPAllocation.ip_address)
+                           .where(IPAllocation.port_id == port_id)).all()
+    for subnet_id, ip in rows:
+        if keep and (subnet_id, ip) in keep:
+            continue
+        session.execute(delete(IPAllocation).where(IPAllocation.subnet_id == subnet_id,
+                                                   IPAllocation.ip_address == ip))

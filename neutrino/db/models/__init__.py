@@ -1,0 +1,24 @@
+"""All models, imported so that ``Base.metadata`` knows every table."""
+
+from neutrino.db.models.allocations import (  # noqa: F401
+    FlatAllocation,
+    GeneveAllocation,
+    GreAllocation,
+    VlanAllocation,
+    VxlanAllocation,
+)
+from neutrino.db.models.network import Network, NetworkSegment  # noqa: F401
+from neutrino.db.models.port import (  # noqa: F401
+    AllowedAddressPair,
+    ExtraDhcpOpt,
+    IPAllocation,
+    Port,
+    PortBinding,
+)
+from neutrino.db.models.subnet import (  # noqa: F401
+    DnsNameserver,
+    IPAllocationPool,
+    Subnet,
+    SubnetRoute,
+)
+from neutrino.db.models.tag import Tag  # noqa: F401

@@ -1,0 +1,33 @@
+"""Networks and their segments (the network_type/physical_network/segmentation_id)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from neutrino.db.base import UUID_LEN, Base, StandardAttrs
+
+
+class Network(StandardAttrs, Base):
+    __tablename__ = "networks"
+
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    router_external: Mapped[bool] = mapped_column(Boolean, default=False)
+    mtu: Mapped[int] = mapped_column(Integer, default=1500)
+    port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class NetworkSegment(Base):
+    __tablename__ = "networksegments"
+    __table_args__ = (UniqueConstraint("network_id", "segment_index"),)
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    network_id: Mapped[str] = mapped_column(
+        String(UUID_LEN), ForeignKey("networks.id", ondelete="CASCADE"), index=True)
+    network_type: Mapped[str] = mapped_column(String(32))
+    physical_network: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    segmentation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    segment_index: Mapped[int] = mapped_column(Integer, default=0)
+    is_dynamic: Mapped[bool] = mapped_column(Boolean, default=False)

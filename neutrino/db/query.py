@@ -1,0 +1,125 @@
+"""List queries: filters, tag filters, project scope, sorting and keyset pagination.
+
+A ``Listing`` describes one resource table: which API attribute is which column,
+and how the filters that are not plain columns (``fixed_ips``,
+``provider:network_type`` …) become SQL. Pagination is by keyset on the sort keys
+plus ``id``, so a page costs the same wherever it starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from neutrino.db.models import Tag
+
+Clause = ColumnElement[bool]
+SpecialFilter = Callable[[list[Any]], Clause]
+
+
+@dataclasses.dataclass
+class Page:
+    """One page request: sort keys with directions, limit, marker and direction."""
+
+    sorts: list[tuple[str, bool]] = dataclasses.field(default_factory=list)  # (attr, asc)
+    limit: int | None = None
+    marker: str | None = None
+    page_reverse: bool = False
+
+
+@dataclasses.dataclass
+class Listing:
+    model: Any
+    columns: dict[str, Any]
+    special: dict[str, SpecialFilter] = dataclasses.field(default_factory=dict)
+
+    def filter_clause(self, attr: str, values: list[Any]) -> Clause:
+        if attr in self.special:
+            return self.special[attr](values)
+        column = self.columns[attr]
+        if not values:
+            return false()
+        if len(values) == 1:
+            return column == values[0] if values[0] is not None else column.is_(None)
+        return column.in_(values)
+
+    def where(self, filters: dict[str, list[Any]]) -> list[Clause]:
+        clauses = []
+        for attr, values in filters.items():
+            if attr in TAG_FILTERS:
+                clauses.append(tag_clause(self.model.id, attr, values))
+            else:
+                clauses.append(self.filter_clause(attr, values))
+        return clauses
+
+    def select_ids(self, session: Session, filters: dict[str, list[Any]],
+                   scope: Clause | None, page: Page) -> list[str]:
+        """Ids of the rows that match, in page order."""
+        query: Select[Any] = select(self.model.id)
+        clauses = self.where(filters)
+        if scope is not None:
+            clauses.append(scope)
+        if clauses:
+            query = query.where(and_(*clauses))
+        keys = self._sort_columns(page)
+        if page.marker:
+            marker_clause = self._after_marker(session, keys, page)
+            if marker_clause is not None:
+                query = query.where(marker_clause)
+        query = query.order_by(*[(c.asc() if asc else c.desc()) for c, asc in keys])
+        if page.limit:
+            query = query.limit(page.limit)
+        ids = list(session.execute(query).scalars())
+        return ids[::-1] if page.page_reverse else ids
+
+    def _sort_columns(self, page: Page) -> list[tuple[Any, bool]]:
+        keys = [(self.columns[attr], asc) for attr, asc in page.sorts]
+        if not any(c is self.model.id for c, _ in keys):
+            keys.append((self.model.id, keys[-1][1] if keys else True))
+        if page.page_reverse:
+            keys = [(c, not asc) for c, asc in keys]
+        return keys
+
+    def _after_marker(self, session: Session, keys: list[tuple[Any, bool]],
+                      page: Page) -> Clause | None:
+        row = session.execute(select(*[c for c, _ in keys]).where(
+            self.model.id == page.marker)).first()
+        if row is None:
+            return None
+        # (k1 > v1) OR (k1 = v1 AND k2 > v2) OR … — works for mixed directions.
+        alternatives = []
+        for i, (column, asc) in enumerate(keys):
+            equal = [keys[j][0] == row[j] for j in range(i)]
+            beyond = column > row[i] if asc else column < row[i]
+            alternatives.append(and_(*equal, beyond))
+        return or_(*alternatives)
+
+
+TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+
+
+def _split_tags(values: Sequence[str]) -> list[str]:
+    return [t for v in values for t in str(v).split(",") if t]
+
+
+def tag_clause(id_column: Any, kind: str, values: Sequence[str]) -> Clause:
+    """Neutron's tag filters: all (tags), any (tags-any) and their negations."""
+    tags = _split_tags(values)
+    if not tags:
+        return true()
+
+    def has(tag: str) -> Clause:
+        return exists().where(Tag.resource_id == id_column, Tag.tag == tag)
+
+    if kind == "tags":
+        return and_(*[has(t) for t in tags])
+    if kind == "tags-any":
+        return or_(*[has(t) for t in tags])
+    if kind == "not-tags":
+        return ~and_(*[has(t) for t in tags])
+    return ~or_(*[has(t) for t in tags])

@@ -1,0 +1,299 @@
+"""Load networks, subnets and ports as API dicts, a batch of ids at a time.
+
+Each loader issues one query per table for the whole batch (never one per row),
+which is what keeps a list of thousands of ports fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from neutrino.db.models import (
+    AllowedAddressPair,
+    DnsNameserver,
+    ExtraDhcpOpt,
+    IPAllocation,
+    IPAllocationPool,
+    Network,
+    NetworkSegment,
+    Port,
+    PortBinding,
+    Subnet,
+    SubnetRoute,
+    Tag,
+)
+from neutrino.db.query import Listing
+
+_CHUNK = 500  # ids per IN (…) list; keeps every backend's parameter limits happy
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i:i + _CHUNK]
+
+
+def _rows(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
+    rows: list[Any] = []
+    for chunk in _chunks(ids):
+        rows.extend(session.execute(query_for(chunk)).all())
+    return rows
+
+
+def _standard(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "description": row.description,
+            "project_id": row.project_id, "tenant_id": row.project_id,
+            "created_at": timestamp(row.created_at), "updated_at": timestamp(row.updated_at),
+            "revision_number": row.revision_number}
+
+
+def load_tags(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
+    tags: dict[str, list[str]] = defaultdict(list)
+    for rid, tag in _rows(session, lambda c: select(Tag.resource_id, Tag.tag).where(
+            Tag.resource_id.in_(c)).order_by(Tag.tag), ids):
+        tags[rid].append(tag)
+    return tags
+
+
+# --- networks ----------------------------------------------------------------------
+
+def segment_dict(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "network_type": row.network_type,
+            "physical_network": row.physical_network, "segmentation_id": row.segmentation_id}
+
+
+def load_segments(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    segments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    query = lambda c: select(NetworkSegment).where(  # noqa: E731
+        NetworkSegment.network_id.in_(c)).order_by(NetworkSegment.segment_index)
+    for (row,) in _rows(session, query, ids):
+        segments[row.network_id].append(segment_dict(row))
+    return segments
+
+
+def load_networks(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
+    rows = {r.id: r for (r,) in _rows(
+        session, lambda c: select(Network).where(Network.id.in_(c)), ids)}
+    subnets: dict[str, list[str]] = defaultdict(list)
+    for net_id, sub_id in _rows(session, lambda c: select(Subnet.network_id, Subnet.id).where(
+            Subnet.network_id.in_(c)).order_by(Subnet.created_at, Subnet.id), ids):
+        subnets[net_id].append(sub_id)
+    segments = load_segments(session, ids)
+    tags = load_tags(session, ids)
+    result = []
+    for nid in ids:
+        row = rows.get(nid)
+        if row is None:
+            continue
+        net = _standard(row)
+        net.update({"admin_state_up": row.admin_state_up, "status": row.status,
+                    "shared": row.shared, "router:external": row.router_external,
+                    "mtu": row.mtu, "port_security_enabled": row.port_security_enabled,
+                    "subnets": subnets.get(nid, []), "tags": tags.get(nid, [])})
+        _add_provider(net, segments.get(nid, []))
+        result.append(net)
+    return result
+
+
+def _add_provider(net: dict[str, Any], segments: list[dict[str, Any]]) -> None:
+    """One segment shows as provider:*; several as the multi-provider ``segments``."""
+    if len(segments) == 1:
+        seg = segments[0]
+        net["provider:network_type"] = seg["network_type"]
+        net["provider:physical_network"] = seg["physical_network"]
+        net["provider:segmentation_id"] = seg["segmentation_id"]
+    elif segments:
+        net["segments"] = [{f"provider:{k}": s[k] for k in
+                            ("network_type", "physical_network", "segmentation_id")}
+                           for s in segments]
+
+
+def network_listing() -> Listing:
+    def provider(column: Any) -> Any:
+        return lambda values: exists().where(
+            NetworkSegment.network_id == Network.id, column.in_(values))
+
+    def subnets(values: list[Any]) -> Any:
+        return exists().where(Subnet.network_id == Network.id, Subnet.id.in_(values))
+
+    cols = _std_columns(Network)
+    cols.update({"admin_state_up": Network.admin_state_up, "status": Network.status,
+                 "shared": Network.shared, "router:external": Network.router_external,
+                 "mtu": Network.mtu, "port_security_enabled": Network.port_security_enabled})
+    return Listing(Network, cols, {
+        "provider:network_type": provider(NetworkSegment.network_type),
+        "provider:physical_network": provider(NetworkSegment.physical_network),
+        "provider:segmentation_id": provider(NetworkSegment.segmentation_id),
+        "subnets": subnets,
+    })
+
+
+def _std_columns(model: Any) -> dict[str, Any]:
+    return {"id": model.id, "name": model.name, "description": model.description,
+            "project_id": model.project_id, "tenant_id": model.project_id,
+            "created_at": model.created_at, "updated_at": model.updated_at,
+            "revision_number": model.revision_number}
+
+
+# --- subnets -----------------------------------------------------------------------
+
+def load_subnets(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
+    rows = {r.id: r for (r,) in _rows(
+        session, lambda c: select(Subnet).where(Subnet.id.in_(c)), ids)}
+    pools: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for sid, first, last in _rows(session, lambda c: select(
+            IPAllocationPool.subnet_id, IPAllocationPool.first_ip, IPAllocationPool.last_ip
+    ).where(IPAllocationPool.subnet_id.in_(c)), ids):
+        pools[sid].append((first, last))
+    dns: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for sid, address, order in _rows(session, lambda c: select(
+            DnsNameserver.subnet_id, DnsNameserver.address, DnsNameserver.order
+    ).where(DnsNameserver.subnet_id.in_(c)), ids):
+        dns[sid].append((order, address))
+    routes: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for sid, dest, nexthop in _rows(session, lambda c: select(
+            SubnetRoute.subnet_id, SubnetRoute.destination, SubnetRoute.nexthop
+    ).where(SubnetRoute.subnet_id.in_(c)), ids):
+        routes[sid].append({"destination": dest, "nexthop": nexthop})
+    tags = load_tags(session, ids)
+    result = []
+    for sid in ids:
+        row = rows.get(sid)
+        if row is None:
+            continue
+        sub = _standard(row)
+        sub.update({
+            "network_id": row.network_id, "ip_version": row.ip_version, "cidr": row.cidr,
+            "gateway_ip": row.gateway_ip, "enable_dhcp": row.enable_dhcp,
+            "ipv6_ra_mode": row.ipv6_ra_mode, "ipv6_address_mode": row.ipv6_address_mode,
+            "subnetpool_id": row.subnetpool_id, "segment_id": row.segment_id,
+            "allocation_pools": [{"start": a, "end": b} for a, b in
+                                 _sorted_pools(pools.get(sid, []))],
+            "dns_nameservers": [a for _, a in sorted(dns.get(sid, []))],
+            "host_routes": routes.get(sid, []), "tags": tags.get(sid, []),
+        })
+        result.append(sub)
+    return result
+
+
+def _sorted_pools(pools: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    import netaddr
+    return sorted(pools, key=lambda p: int(netaddr.IPAddress(p[0])))
+
+
+def subnet_listing() -> Listing:
+    cols = _std_columns(Subnet)
+    cols.update({"network_id": Subnet.network_id, "ip_version": Subnet.ip_version,
+                 "cidr": Subnet.cidr, "gateway_ip": Subnet.gateway_ip,
+                 "enable_dhcp": Subnet.enable_dhcp, "ipv6_ra_mode": Subnet.ipv6_ra_mode,
+                 "ipv6_address_mode": Subnet.ipv6_address_mode,
+                 "subnetpool_id": Subnet.subnetpool_id, "segment_id": Subnet.segment_id})
+
+    def dns(values: list[Any]) -> Any:
+        return exists().where(DnsNameserver.subnet_id == Subnet.id,
+                              DnsNameserver.address.in_(values))
+
+    return Listing(Subnet, cols, {"dns_nameservers": dns})
+
+
+# --- ports -------------------------------------------------------------------------
+
+def load_ports(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
+    rows = {r.id: r for r in _rows(session, lambda c: select(*Port.__table__.c).where(
+        Port.id.in_(c)), ids)}
+    ips: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for pid, sid, ip in _rows(session, lambda c: select(
+            IPAllocation.port_id, IPAllocation.subnet_id, IPAllocation.ip_address
+    ).where(IPAllocation.port_id.in_(c)), ids):
+        ips[pid].append((sid, ip))
+    bindings = {b.port_id: b for b in _rows(session, lambda c: select(
+        *PortBinding.__table__.c).where(PortBinding.port_id.in_(c)), ids)}
+    pairs: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for pid, mac, ip in _rows(session, lambda c: select(
+            AllowedAddressPair.port_id, AllowedAddressPair.mac_address,
+            AllowedAddressPair.ip_address).where(AllowedAddressPair.port_id.in_(c)), ids):
+        pairs[pid].append({"ip_address": ip, "mac_address": mac})
+    opts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for pid, name, value, version in _rows(session, lambda c: select(
+            ExtraDhcpOpt.port_id, ExtraDhcpOpt.opt_name, ExtraDhcpOpt.opt_value,
+            ExtraDhcpOpt.ip_version).where(ExtraDhcpOpt.port_id.in_(c)), ids):
+        opts[pid].append({"opt_name": name, "opt_value": value, "ip_version": version})
+    tags = load_tags(session, ids)
+    result = []
+    for pid in ids:
+        row = rows.get(pid)
+        if row is None:
+            continue
+        port = _standard(row)
+        port.update(_port_fields(row, ips.get(pid, []), bindings.get(pid)))
+        port.update({"allowed_address_pairs": pairs.get(pid, []),
+                     "extra_dhcp_opts": opts.get(pid, []), "tags": tags.get(pid, [])})
+        result.append(port)
+    return result
+
+
+def _ip_sort_key(item: tuple[str, str]) -> tuple[int, int]:
+    import netaddr
+    address = netaddr.IPAddress(item[1])
+    return address.version, int(address)
+
+
+def _port_fields(row: Any, ips: list[tuple[str, str]], binding: Any) -> dict[str, Any]:
+    return {
+        "network_id": row.network_id, "mac_address": row.mac_address,
+        "admin_state_up": row.admin_state_up, "status": row.status,
+        "device_id": row.device_id, "device_owner": row.device_owner,
+        "port_security_enabled": row.port_security_enabled,
+        "fixed_ips": [{"subnet_id": s, "ip_address": ip}
+                      for s, ip in sorted(ips, key=_ip_sort_key)],
+        "security_groups": [],
+        "binding:host_id": binding.host if binding else "",
+        "binding:vnic_type": binding.vnic_type if binding else "normal",
+        "binding:vif_type": binding.vif_type if binding else "unbound",
+        "binding:vif_details": orjson.loads(binding.vif_details) if binding else {},
+        "binding:profile": orjson.loads(binding.profile) if binding else {},
+    }
+
+
+def port_listing() -> Listing:
+    cols = _std_columns(Port)
+    cols.update({"network_id": Port.network_id, "mac_address": Port.mac_address,
+                 "admin_state_up": Port.admin_state_up, "status": Port.status,
+                 "device_id": Port.device_id, "device_owner": Port.device_owner,
+                 "port_security_enabled": Port.port_security_enabled})
+
+    def binding(column: Any) -> Any:
+        return lambda values: exists().where(PortBinding.port_id == Port.id,
+                                             column.in_(values))
+
+    return Listing(Port, cols, {
+        "fixed_ips": fixed_ips_filter,
+        "binding:host_id": binding(PortBinding.host),
+        "binding:vnic_type": binding(PortBinding.vnic_type),
+        "binding:vif_type": binding(PortBinding.vif_type),
+    })
+
+
+def fixed_ips_filter(values: list[Any]) -> Any:
+    """``fixed_ips=ip_address=X`` / ``subnet_id=Y`` (Neutron's form), OR'ed."""
+    from sqlalchemy import or_
+    clauses = []
+    for value in values:
+        key, _, wanted = str(value).partition("=")
+        column = {"ip_address": IPAllocation.ip_address,
+                  "subnet_id": IPAllocation.subnet_id}.get(key)
+        if column is None:
+            from neutrino import exceptions as exc
+            raise exc.InvalidInput(error_message=f"Invalid fixed_ips filter '{value}'")
+        clauses.append(exists().where(IPAllocation.port_id == Port.id, column == wanted))
+    return or_(*clauses)

@@ -1,0 +1,1 @@
+"""ML2, the modular layer 2 core plugin."""

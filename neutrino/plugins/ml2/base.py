@@ -1,0 +1,149 @@
+"""Machinery shared by ML2's network, subnet and port operations.
+
+``run`` is the one place where the precommit/postcommit contract is implemented:
+the change and every driver's precommit in one transaction (retried as a whole on
+deadlock), then the postcommits; a failed create postcommit undoes the create.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from neutrino import exceptions as exc
+from neutrino.api.attributes import ATTR_NOT_SPECIFIED
+from neutrino.context import Context, admin_context
+from neutrino.db.api import Database
+from neutrino.db.base import utcnow
+from neutrino.db.models import Tag
+from neutrino.plugins.ml2.managers import MechanismManager, TypeManager
+
+LOG = logging.getLogger(__name__)
+
+Callback = Callable[[str, str, Context, dict[str, Any], dict[str, Any] | None], None]
+
+
+class Events:
+    """After-commit notifications (``network``/``subnet``/``port`` × create/update/delete).
+
+    The seam for RPC notifiers and other observers: callbacks run after the
+    transaction has committed and the postcommits have run; their failures are
+    logged, never reported to the API caller.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: dict[tuple[str, str], list[Callback]] = defaultdict(list)
+
+    def subscribe(self, resource: str, event: str, callback: Callback) -> None:
+        self._subscribers[(resource, event)].append(callback)
+
+    def publish(self, resource: str, event: str, ctx: Context, current: dict[str, Any],
+                original: dict[str, Any] | None = None) -> None:
+        for callback in self._subscribers.get((resource, event), []):
+            try:
+                callback(resource, event, ctx, current, original)
+            except Exception:
+                LOG.exception("%s %s callback %s failed", resource, event, callback)
+
+
+def specified(value: Any) -> bool:
+    return value is not ATTR_NOT_SPECIFIED
+
+
+def check_revision(ctx: Context, current: int) -> None:
+    """Honour ``If-Match: revision_number=N`` inside the transaction that writes."""
+    wanted = getattr(ctx, "if_match_revision", None)
+    if wanted is not None and wanted != current:
+        raise exc.RevisionNumberConstraintFailed(
+            constraint=f"revision_number={wanted}", current=current)
+
+
+class Ml2Base:
+    """State and helpers that the resource mixins share."""
+
+    def __init__(self, conf: Any, db: Database) -> None:
+        self.conf = conf
+        self.db = db
+        self.type_manager = TypeManager(conf)
+        self.mechanism_manager = MechanismManager(conf)
+        self.events = Events()
+        self.type_manager.initialize()
+        self.mechanism_manager.initialize()
+
+    # --- the precommit/postcommit contract ----------------------------------------
+
+    def run(self, method: str, in_tx: Callable[[Session], tuple[Any, list[Any]]],
+            undo: Callable[[Any], None] | None = None) -> Any:
+        """Run ``in_tx`` (change + precommits) in one retried transaction, then postcommit.
+
+        ``in_tx`` returns (result, driver contexts). If a postcommit fails and
+        ``undo`` is given (creates), ``undo(result)`` removes what was created and
+        the error is re-raised, as ML2 does.
+        """
+        def attempt() -> tuple[Any, list[Any]]:
+            with self.db.transaction() as session:
+                return in_tx(session)
+
+        result, contexts = self.db.retrying(attempt)
+        try:
+            for context in contexts:
+                self.mechanism_manager.postcommit(method, context)
+        except exc.NeutronException:
+            if undo is None:
+                LOG.exception("%s postcommit failed; the change stays committed", method)
+                return result
+            LOG.error("%s postcommit failed; undoing the create", method)
+            try:
+                undo(result)
+            except Exception:
+                LOG.exception("undo after failed %s postcommit failed", method)
+            raise
+        return result
+
+    # --- common column work -------------------------------------------------------
+
+    @staticmethod
+    def bump(session: Session, model: Any, resource_id: str,
+             values: dict[str, Any] | None = None) -> None:
+        """Apply ``values`` and move revision_number and updated_at forward."""
+        session.execute(update(model).where(model.id == resource_id).values(
+            revision_number=model.revision_number + 1, updated_at=utcnow(), **(values or {})))
+
+    @staticmethod
+    def set_tags(session: Session, resource_type: str, resource_id: str,
+                 tags: list[str]) -> None:
+        if tags:
+            session.execute(insert(Tag), [{"resource_id": resource_id, "tag": t,
+                                           "resource_type": resource_type}
+                                          for t in dict.fromkeys(tags)])
+
+    @staticmethod
+    def project_of(ctx: Context, body: dict[str, Any]) -> str:
+        for key in ("project_id", "tenant_id"):
+            value = body.get(key)
+            if specified(value) and value is not None:
+                return str(value)
+        return ctx.project_id or ""
+
+    @staticmethod
+    def row_or_404(session: Session, model: Any, resource_id: str,
+                   error: Callable[[], exc.NeutronException]) -> Any:
+        row = session.execute(select(model).where(model.id == resource_id)).scalar()
+        if row is None:
+            raise error()
+        return row
+
+    def undo_as_admin(self, delete: Callable[[Context, str], None]) -> Callable[[Any], None]:
+        def undo(result: Any) -> None:
+            items = result if isinstance(result, list) else [result]
+            for item in items:
+                try:
+                    delete(admin_context(), item["id"])
+                except exc.NotFound:
+                    pass
+        return undo

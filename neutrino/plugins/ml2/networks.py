@@ -1,0 +1,204 @@
+"""ML2 networks: provider and project segments, MTU, sharing, delete with cleanup."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy.orm import Session
+
+from neutrino import exceptions as exc
+from neutrino.context import Context
+from neutrino.db import resources
+from neutrino.db.models import Network, NetworkSegment, Port, Subnet, Tag
+from neutrino.db.query import Page
+from neutrino.plugins.ml2 import driver_api as api
+from neutrino.plugins.ml2.base import Ml2Base, check_revision, specified
+
+PROVIDER_ATTRS = ("provider:network_type", "provider:physical_network",
+                  "provider:segmentation_id")
+# Ports that go away with their network instead of keeping it in use (as Neutron).
+AUTO_DELETE_OWNERS = ("network:dhcp",)
+
+
+def provider_segments(body: dict[str, Any]) -> list[api.Segment] | None:
+    """The requested provider segments (single or multi-provider), or None."""
+    single = {k: body.get(k) for k in PROVIDER_ATTRS if specified(body.get(k))}
+    multi = body.get("segments")
+    if single and specified(multi) and multi is not None:
+        raise exc.InvalidInput(error_message="Segments and provider values cannot both be set.")
+    if specified(multi) and multi:
+        segments = [{k.split(":", 1)[1]: s.get(k) for k in PROVIDER_ATTRS} for s in multi]
+        keys = [(s["network_type"], s.get("physical_network"), s.get("segmentation_id"))
+                for s in segments]
+        if len(set(keys)) != len(keys):
+            raise exc.InvalidInput(error_message="Duplicate segment entry in request.")
+        return segments
+    if single:
+        return [{k.split(":", 1)[1]: v for k, v in single.items()}]
+    return None
+
+
+class NetworkMixin(Ml2Base):
+    """create/update/delete/get/list networks."""
+
+    def _network_segments(self, session: Session, network_id: str) -> list[api.Segment]:
+        return resources.load_segments(session, [network_id]).get(network_id, [])
+
+    def _create_network_tx(self, session: Session, ctx: Context,
+                           body: dict[str, Any]) -> tuple[dict[str, Any], api.NetworkContext]:
+        provider = provider_segments(body)
+        for segment in provider or []:
+            self.type_manager.validate_provider_segment(segment)
+        segments = self.type_manager.create_network_segments(session, provider)
+        max_mtu = self.type_manager.network_mtu(segments)
+        mtu = body.get("mtu")
+        if specified(mtu) and mtu is not None:
+            if mtu > max_mtu:
+                raise exc.InvalidInput(error_message=(
+                    f"Requested MTU is too big, maximum is {max_mtu}"))
+        else:
+            mtu = max_mtu
+        net_id = str(uuid.uuid4())
+        session.execute(insert(Network), {
+            "id": net_id, "project_id": self.project_of(ctx, body),
+            "name": body.get("name", ""), "description": body.get("description", ""),
+            "admin_state_up": body.get("admin_state_up", True), "status": "ACTIVE",
+            "shared": body.get("shared", False),
+            "router_external": body.get("router:external", False), "mtu": mtu,
+            "port_security_enabled": body.get("port_security_enabled", True)})
+        session.execute(insert(NetworkSegment), [
+            {"id": str(uuid.uuid4()), "network_id": net_id, "segment_index": i,
+             "network_type": s[api.NETWORK_TYPE],
+             "physical_network": s.get(api.PHYSICAL_NETWORK),
+             "segmentation_id": s.get(api.SEGMENTATION_ID)} for i, s in enumerate(segments)])
+        net = resources.load_networks(session, [net_id])[0]
+        mech_ctx = api.NetworkContext(self, ctx, session, net,
+                                      segments=self._network_segments(session, net_id))
+        self.mechanism_manager.precommit("create_network", mech_ctx)
+        return net, mech_ctx
+
+    def create_network(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+        return self.create_network_bulk(ctx, [body])[0]
+
+    def create_network_bulk(self, ctx: Context,
+                            bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def in_tx(session: Session) -> tuple[list[dict[str, Any]], list[Any]]:
+            made = [self._create_network_tx(session, ctx, b) for b in bodies]
+            return [n for n, _ in made], [c for _, c in made]
+
+        nets = self.run("create_network", in_tx, undo=self.undo_as_admin(self.delete_network))
+        for net in nets:
+            self.events.publish("network", "after_create", ctx, net)
+        return nets
+
+    def update_network(self, ctx: Context, net_id: str,
+                       body: dict[str, Any]) -> dict[str, Any]:
+        holder: dict[str, Any] = {}
+
+        def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
+            row = self.row_or_404(session, Network, net_id,
+                                  lambda: exc.NetworkNotFound(net_id=net_id))
+            check_revision(ctx, row.revision_number)
+            original = resources.load_networks(session, [net_id])[0]
+            holder["original"] = original
+            values = self._network_update_values(session, row, body)
+            self.bump(session, Network, net_id, values)
+            net = resources.load_networks(session, [net_id])[0]
+            mech_ctx = api.NetworkContext(self, ctx, session, net, original,
+                                          self._network_segments(session, net_id))
+            self.mechanism_manager.precommit("update_network", mech_ctx)
+            return net, [mech_ctx]
+
+        net = self.run("update_network", in_tx)
+        self.events.publish("network", "after_update", ctx, net, holder.get("original"))
+        return net
+
+    def _network_update_values(self, session: Session, row: Any,
+                               body: dict[str, Any]) -> dict[str, Any]:
+        if any(specified(body.get(k)) for k in (*PROVIDER_ATTRS, "segments")):
+            raise exc.InvalidInput(error_message="Plugin does not support updating the "
+                                   "following provider network attributes: "
+                                   + ", ".join(k for k in (*PROVIDER_ATTRS, "segments")
+                                               if k in body))
+        columns = {"name": "name", "description": "description",
+                   "admin_state_up": "admin_state_up", "shared": "shared",
+                   "router:external": "router_external",
+                   "port_security_enabled": "port_security_enabled", "mtu": "mtu"}
+        values = {col: body[attr] for attr, col in columns.items() if attr in body}
+        if "mtu" in values:
+            max_mtu = self.type_manager.network_mtu(self._network_segments(session, row.id))
+            if values["mtu"] > max_mtu:
+                raise exc.InvalidInput(error_message=(
+                    f"Requested MTU is too big, maximum is {max_mtu}"))
+        if values.get("shared") is False and row.shared:
+            self._check_unshare(session, row)
+        return values
+
+    @staticmethod
+    def _check_unshare(session: Session, row: Any) -> None:
+        foreign = session.execute(select(exists().where(
+            Port.network_id == row.id, Port.project_id != row.project_id,
+            ~Port.device_owner.startswith("network:")))).scalar()
+        foreign = foreign or session.execute(select(exists().where(
+            Subnet.network_id == row.id, Subnet.project_id != row.project_id))).scalar()
+        if foreign:
+            raise exc.InvalidSharedSetting(network=row.name or row.id)
+
+    def delete_network(self, ctx: Context, net_id: str) -> None:
+        def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
+            row = self.row_or_404(session, Network, net_id,
+                                  lambda: exc.NetworkNotFound(net_id=net_id))
+            check_revision(ctx, row.revision_number)
+            in_use = session.execute(select(exists().where(
+                Port.network_id == net_id,
+                Port.device_owner.not_in(AUTO_DELETE_OWNERS)))).scalar()
+            if in_use:
+                raise exc.NetworkInUse(net_id=net_id)
+            net = resources.load_networks(session, [net_id])[0]
+            contexts: list[Any] = []
+            for port_id in session.execute(select(Port.id).where(
+                    Port.network_id == net_id)).scalars():
+                self._delete_port_tx(session, ctx, port_id)  # type: ignore[attr-defined]
+            for subnet_id in net["subnets"]:
+                contexts.append(self._delete_subnet_tx(  # type: ignore[attr-defined]
+                    session, ctx, subnet_id, net))
+            segments = self._network_segments(session, net_id)
+            mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
+            self.mechanism_manager.precommit("delete_network", mech_ctx)
+            self.type_manager.release_network_segments(session, segments)
+            session.execute(delete(Tag).where(Tag.resource_id == net_id))
+            session.execute(delete(NetworkSegment).where(NetworkSegment.network_id == net_id))
+            session.execute(delete(Network).where(Network.id == net_id))
+            return net, [("delete_subnet", c) for c in contexts] + [("delete_network", mech_ctx)]
+
+        def attempt() -> tuple[dict[str, Any], list[Any]]:
+            with self.db.transaction() as session:
+                return in_tx(session)
+
+        net, contexts = self.db.retrying(attempt)
+        for method, context in contexts:
+            try:
+                self.mechanism_manager.postcommit(method, context)
+            except exc.NeutronException:
+                pass  # deletes are not undone; the manager logged the driver's error
+        self.events.publish("network", "after_delete", ctx, net)
+
+    def get_network(self, ctx: Context, net_id: str) -> dict[str, Any]:
+        with self.db.reader() as session:
+            nets = resources.load_networks(session, [net_id])
+        if not nets:
+            raise exc.NetworkNotFound(net_id=net_id)
+        return nets[0]
+
+    def get_networks(self, ctx: Context, filters: dict[str, list[Any]],
+                     page: Page | None = None) -> list[dict[str, Any]]:
+        scope = None
+        if not ctx.is_admin:
+            scope = or_(Network.project_id == (ctx.project_id or ""), Network.shared,
+                        Network.router_external)
+        with self.db.reader() as session:
+            ids = resources.network_listing().select_ids(session, filters, scope,
+                                                         page or Page())
+            return resources.load_networks(session, ids)

@@ -1,0 +1,24 @@
+"""The ML2 core plugin: networks, subnets and ports over type and mechanism drivers."""
+
+from __future__ import annotations
+
+from neutrino.plugins.ml2.networks import NetworkMixin
+from neutrino.plugins.ml2.ports import PortMixin
+from neutrino.plugins.ml2.subnets import SubnetMixin
+
+
+class Ml2Plugin(NetworkMixin, SubnetMixin, PortMixin):
+    """The core plugin. Resource methods follow Neutron's plugin interface:
+    ``create_<r>(ctx, body)``, ``create_<r>_bulk``, ``update_<r>(ctx, id, body)``,
+    ``delete_<r>(ctx, id)``, ``get_<r>(ctx, id)``, ``get_<r>s(ctx, filters, page)``.
+    """
+
+    supported_extension_aliases = [
+        "allowed-address-pairs", "binding", "extra_dhcp_opt", "external-net",
+        "filter-validation", "multi-provider", "net-mtu", "net-mtu-writable",
+        "pagination", "port-security", "project-id",
+        "provider", "revision-if-match", "sorting", "standard-attr-description",
+        "standard-attr-revisions", "standard-attr-tag", "standard-attr-timestamp",
+        "tag-ports-during-bulk-creation", "empty-string-filtering",
+    ]
+

@@ -1,0 +1,391 @@
+"""ML2 ports: MAC and fixed IPs, address pairs, DHCP options, binding, status."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neutrino import exceptions as exc
+from neutrino.context import Context
+from neutrino.db import ipam, resources
+from neutrino.db.models import (
+    AllowedAddressPair,
+    ExtraDhcpOpt,
+    IPAllocation,
+    Network,
+    Port,
+    PortBinding,
+    Subnet,
+    Tag,
+)
+from neutrino.db.query import Page
+from neutrino.plugins.ml2 import driver_api as api
+from neutrino.plugins.ml2.base import Ml2Base, check_revision, specified
+from neutrino.plugins.ml2.subnets import ROUTER_OWNERS
+
+
+class AddressPairAndPortSecurityRequired(exc.Conflict):
+    message = ("Port Security must be enabled in order to have allowed address pairs "
+               "on a port.")
+
+
+def generate_mac(base_mac: str) -> str:
+    """A random MAC under ``base_mac``'s fixed prefix (its non-zero leading octets)."""
+    base = base_mac.split(":")
+    fixed = 4 if base[3] != "00" else 3
+    octets = base[:fixed] + [f"{random.randint(0, 255):02x}" for _ in range(6 - fixed)]
+    return ":".join(octets)
+
+
+class PortMixin(Ml2Base):
+    """create/update/delete/get/list ports, plus the agent-facing status update."""
+
+    # --- fixed IPs -------------------------------------------------------------------
+
+    def _network_subnets(self, session: Session, net_id: str) -> list[dict[str, Any]]:
+        ids = list(session.execute(select(Subnet.id).where(Subnet.network_id == net_id)
+                                   .order_by(Subnet.created_at, Subnet.id)).scalars())
+        return resources.load_subnets(session, ids)
+
+    def _allocate_ips(self, session: Session, port_id: str, net_id: str, mac: str,
+                      owner: str, requested: Any,
+                      keep: set[tuple[str, str]] | None = None) -> None:
+        subnets = self._network_subnets(session, net_id)
+        by_id = {s["id"]: s for s in subnets}
+        if not specified(requested):
+            self._allocate_default(session, port_id, subnets, mac, owner)
+            return
+        for entry in requested:
+            subnet, ip = self._resolve_fixed_ip(entry, by_id, subnets, net_id)
+            if keep is not None and ip and (subnet["id"], ip) in keep:
+                continue
+            if ipam.is_slaac(subnet) and owner not in ROUTER_OWNERS:
+                if ip and ip != ipam.slaac_address(subnet, mac):
+                    raise exc.InvalidInput(error_message=(
+                        f"IPv6 address {ip} cannot be directly assigned to a port on subnet "
+                        f"{subnet['id']} as the subnet is configured for automatic "
+                        "addresses"))
+                ip = ipam.slaac_address(subnet, mac)
+                if keep is not None and (subnet["id"], ip) in keep:
+                    continue
+            if ip:
+                if ip == subnet["gateway_ip"] and owner not in ROUTER_OWNERS:
+                    raise exc.IpAddressInUse(net_id=net_id, ip_address=ip)
+                ipam.allocate_specific(session, subnet, port_id, ip)
+            else:
+                ipam.allocate_any(session, subnet, port_id)
+
+    @staticmethod
+    def _resolve_fixed_ip(entry: dict[str, Any], by_id: dict[str, dict[str, Any]],
+                          subnets: list[dict[str, Any]],
+                          net_id: str) -> tuple[dict[str, Any], str | None]:
+        ip = entry.get("ip_address")
+        if "subnet_id" in entry:
+            subnet = by_id.get(entry["subnet_id"])
+            if subnet is None:
+                raise exc.InvalidInput(error_message=(
+                    f"Failed to create port on network {net_id}, because fixed_ips "
+                    f"included invalid subnet {entry['subnet_id']}"))
+            if ip and not ipam.ip_in_subnet(ip, subnet):
+                raise exc.InvalidIpForSubnet(ip_address=ip)
+            return subnet, ip
+        if not ip:
+            raise exc.InvalidInput(error_message="IP allocation requires subnet_id or "
+                                                 "ip_address")
+        for subnet in subnets:
+            if ipam.ip_in_subnet(ip, subnet):
+                return subnet, ip
+        raise exc.InvalidIpForNetwork(ip_address=ip)
+
+    @staticmethod
+    def _allocate_default(session: Session, port_id: str, subnets: list[dict[str, Any]],
+                          mac: str, owner: str) -> None:
+        """One IPv4, one stateful IPv6, and every SLAAC address — Neutron's default."""
+        router = owner in ROUTER_OWNERS
+        for version in (4, 6):
+            candidates = [s for s in subnets if s["ip_version"] == version
+                          and (router or not ipam.is_slaac(s))]
+            for subnet in candidates:
+                try:
+                    ipam.allocate_any(session, subnet, port_id)
+                    break
+                except exc.IpAddressGenerationFailure:
+                    if subnet is candidates[-1]:
+                        raise
+        if not router:
+            for subnet in subnets:
+                if ipam.is_slaac(subnet):
+                    ipam.allocate_specific(session, subnet, port_id,
+                                           ipam.slaac_address(subnet, mac))
+
+    # --- children ----------------------------------------------------------------------
+
+    @staticmethod
+    def _store_pairs(session: Session, port_id: str, mac: str, pairs: list[Any]) -> None:
+        session.execute(delete(AllowedAddressPair).where(AllowedAddressPair.port_id == port_id))
+        rows = {(p.get("mac_address") or mac, p["ip_address"]) for p in pairs}
+        if rows:
+            session.execute(insert(AllowedAddressPair), [
+                {"port_id": port_id, "mac_address": m, "ip_address": ip} for m, ip in rows])
+
+    @staticmethod
+    def _store_dhcp_opts(session: Session, port_id: str, opts: list[Any]) -> None:
+        session.execute(delete(ExtraDhcpOpt).where(ExtraDhcpOpt.port_id == port_id))
+        live = [o for o in opts if o.get("opt_value") is not None]
+        if live:
+            session.execute(insert(ExtraDhcpOpt), [
+                {"id": str(uuid.uuid4()), "port_id": port_id, "opt_name": o["opt_name"],
+                 "opt_value": o["opt_value"], "ip_version": o.get("ip_version", 4)}
+                for o in live])
+
+    # --- binding -----------------------------------------------------------------------
+
+    def _bind(self, session: Session, ctx: Context, port: dict[str, Any],
+              network: dict[str, Any], original: dict[str, Any] | None = None) -> None:
+        """(Re)bind the port if it has a host: drivers' bind_port, or binding_failed."""
+        host = port["binding:host_id"]
+        if not host:
+            values = {"vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
+                      "segment_id": None}
+        else:
+            segments = resources.load_segments(session, [network["id"]]).get(
+                network["id"], [])
+            mech_ctx = api.PortContext(self, ctx, session, port, network, segments, original)
+            self.mechanism_manager.bind_port(mech_ctx)
+            if mech_ctx.is_bound:
+                values = {"vif_type": mech_ctx.vif_type,
+                          "vif_details": orjson.dumps(mech_ctx.vif_details).decode(),
+                          "segment_id": mech_ctx.bound_segment["id"]
+                          if mech_ctx.bound_segment else None}
+            else:
+                values = {"vif_type": api.VIF_TYPE_BINDING_FAILED, "vif_details": "{}",
+                          "segment_id": None}
+        session.execute(update(PortBinding).where(PortBinding.port_id == port["id"])
+                        .values(**values))
+
+    # --- create --------------------------------------------------------------------------
+
+    def _create_port_tx(self, session: Session, ctx: Context,
+                        body: dict[str, Any]) -> tuple[dict[str, Any], api.PortContext]:
+        net_id = body["network_id"]
+        networks = resources.load_networks(session, [net_id])
+        if not networks:
+            raise exc.NetworkNotFound(net_id=net_id)
+        network = networks[0]
+        port_id = str(uuid.uuid4())
+        security = body.get("port_security_enabled")
+        security = network["port_security_enabled"] if not specified(security) else security
+        pairs = body.get("allowed_address_pairs")
+        if specified(pairs) and pairs and not security:
+            raise AddressPairAndPortSecurityRequired()
+        mac = self._insert_port(session, ctx, port_id, network, body, security)
+        owner = body.get("device_owner", "")
+        self._allocate_ips(session, port_id, net_id, mac, owner, body.get("fixed_ips"))
+        if specified(pairs) and pairs:
+            self._store_pairs(session, port_id, mac, pairs)
+        self._store_dhcp_opts(session, port_id, body.get("extra_dhcp_opts") or [])
+        profile = body.get("binding:profile")
+        session.execute(insert(PortBinding), {
+            "port_id": port_id, "host": body.get("binding:host_id", ""),
+            "vnic_type": body.get("binding:vnic_type", "normal"),
+            "profile": orjson.dumps(profile if specified(profile) and profile else {}).decode()})
+        tags = body.get("tags")
+        if specified(tags) and tags:
+            self.set_tags(session, "ports", port_id, tags)
+        port = resources.load_ports(session, [port_id])[0]
+        if port["binding:host_id"]:
+            self._bind(session, ctx, port, network)
+            port = resources.load_ports(session, [port_id])[0]
+        segments = resources.load_segments(session, [net_id]).get(net_id, [])
+        mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
+        self.mechanism_manager.precommit("create_port", mech_ctx)
+        return port, mech_ctx
+
+    def _insert_port(self, session: Session, ctx: Context, port_id: str,
+                     network: dict[str, Any], body: dict[str, Any], security: bool) -> str:
+        mac = body.get("mac_address")
+        given = specified(mac)
+        tries = 1 if given else self.conf.mac_generation_retries
+        for _ in range(tries):
+            candidate = mac if given else generate_mac(self.conf.base_mac)
+            try:
+                with session.begin_nested():
+                    session.execute(insert(Port), {
+                        "id": port_id, "network_id": network["id"],
+                        "project_id": self.project_of(ctx, body),
+                        "name": body.get("name", ""), "description": body.get("description", ""),
+                        "mac_address": candidate,
+                        "admin_state_up": body.get("admin_state_up", True), "status": "DOWN",
+                        "device_id": body.get("device_id", ""),
+                        "device_owner": body.get("device_owner", ""),
+                        "port_security_enabled": security})
+                return str(candidate)
+            except IntegrityError:
+                if given:
+                    raise exc.MacAddressInUse(net_id=network["id"], mac=mac) from None
+        raise exc.MacAddressGenerationFailure(net_id=network["id"])
+
+    def create_port(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+        return self.create_port_bulk(ctx, [body])[0]
+
+    def create_port_bulk(self, ctx: Context,
+                         bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def in_tx(session: Session) -> tuple[list[dict[str, Any]], list[Any]]:
+            made = [self._create_port_tx(session, ctx, b) for b in bodies]
+            return [p for p, _ in made], [c for _, c in made]
+
+        ports = self.run("create_port", in_tx, undo=self.undo_as_admin(self.delete_port))
+        for port in ports:
+            self.events.publish("port", "after_create", ctx, port)
+        return ports
+
+    # --- update --------------------------------------------------------------------------
+
+    def update_port(self, ctx: Context, port_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        holder: dict[str, Any] = {}
+
+        def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
+            row = self.row_or_404(session, Port, port_id,
+                                  lambda: exc.PortNotFound(port_id=port_id))
+            check_revision(ctx, row.revision_number)
+            original = resources.load_ports(session, [port_id])[0]
+            holder["original"] = original
+            network = resources.load_networks(session, [row.network_id])[0]
+            self._apply_port_update(session, row, original, body)
+            port = resources.load_ports(session, [port_id])[0]
+            if any(k in body for k in ("binding:host_id", "binding:vnic_type",
+                                       "binding:profile")):
+                self._bind(session, ctx, port, network, original)
+                port = resources.load_ports(session, [port_id])[0]
+            segments = resources.load_segments(session, [row.network_id]).get(
+                row.network_id, [])
+            mech_ctx = api.PortContext(self, ctx, session, port, network, segments, original)
+            self.mechanism_manager.precommit("update_port", mech_ctx)
+            return port, [mech_ctx]
+
+        port = self.run("update_port", in_tx)
+        self.events.publish("port", "after_update", ctx, port, holder.get("original"))
+        return port
+
+    def _apply_port_update(self, session: Session, row: Any, original: dict[str, Any],
+                           body: dict[str, Any]) -> None:
+        mac = body.get("mac_address", row.mac_address)
+        security = body.get("port_security_enabled", row.port_security_enabled)
+        pairs = body.get("allowed_address_pairs", original["allowed_address_pairs"])
+        if pairs and not security:
+            raise AddressPairAndPortSecurityRequired()
+        columns = ("name", "description", "admin_state_up", "device_id", "device_owner",
+                   "port_security_enabled", "mac_address")
+        values = {k: body[k] for k in columns if k in body}
+        try:
+            with session.begin_nested():
+                self.bump(session, Port, row.id, values)
+        except IntegrityError:
+            raise exc.MacAddressInUse(net_id=row.network_id, mac=mac) from None
+        if "fixed_ips" in body:
+            self._update_fixed_ips(session, row, mac, original, body)
+        if "allowed_address_pairs" in body:
+            self._store_pairs(session, row.id, mac, body["allowed_address_pairs"] or [])
+        if "extra_dhcp_opts" in body:
+            self._merge_dhcp_opts(session, row.id, original, body["extra_dhcp_opts"])
+        binding = {"binding:host_id": "host", "binding:vnic_type": "vnic_type"}
+        bvalues = {col: body[attr] for attr, col in binding.items() if attr in body}
+        if "binding:profile" in body:
+            bvalues["profile"] = orjson.dumps(body["binding:profile"] or {}).decode()
+        if bvalues:
+            session.execute(update(PortBinding).where(PortBinding.port_id == row.id)
+                            .values(**bvalues))
+
+    def _update_fixed_ips(self, session: Session, row: Any, mac: str,
+                          original: dict[str, Any], body: dict[str, Any]) -> None:
+        current = {(f["subnet_id"], f["ip_address"]) for f in original["fixed_ips"]}
+        wanted = set()
+        for entry in body["fixed_ips"]:
+            if entry.get("ip_address") and entry.get("subnet_id"):
+                wanted.add((entry["subnet_id"], entry["ip_address"]))
+            elif entry.get("ip_address"):
+                wanted.update(c for c in current if c[1] == entry["ip_address"])
+        subnet_only = {e["subnet_id"] for e in body["fixed_ips"]
+                       if e.get("subnet_id") and not e.get("ip_address")}
+        # A subnet named without an address keeps the address the port has there.
+        wanted.update(c for c in current if c[0] in subnet_only)
+        keep = current & wanted
+        ipam.release(session, row.id, keep)
+        requests = [e for e in body["fixed_ips"]
+                    if not (e.get("subnet_id") in subnet_only and not e.get("ip_address")
+                            and any(c[0] == e["subnet_id"] for c in keep))]
+        self._allocate_ips(session, row.id, row.network_id, mac,
+                           body.get("device_owner", row.device_owner), requests, keep)
+
+    def _merge_dhcp_opts(self, session: Session, port_id: str, original: dict[str, Any],
+                         updates: list[Any]) -> None:
+        """Neutron merges options by name; a None value removes one."""
+        merged = {(o["opt_name"], o["ip_version"]): o for o in original["extra_dhcp_opts"]}
+        for opt in updates:
+            merged[(opt["opt_name"], opt.get("ip_version", 4))] = opt
+        self._store_dhcp_opts(session, port_id, list(merged.values()))
+
+    # --- delete ---------------------------------------------------------------------------
+
+    def _delete_port_tx(self, session: Session, ctx: Context,
+                        port_id: str) -> api.PortContext:
+        row = self.row_or_404(session, Port, port_id, lambda: exc.PortNotFound(port_id=port_id))
+        check_revision(ctx, row.revision_number)
+        port = resources.load_ports(session, [port_id])[0]
+        network = resources.load_networks(session, [row.network_id])[0]
+        segments = resources.load_segments(session, [row.network_id]).get(row.network_id, [])
+        mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
+        self.mechanism_manager.precommit("delete_port", mech_ctx)
+        for model in (IPAllocation, AllowedAddressPair, ExtraDhcpOpt, PortBinding):
+            session.execute(delete(model).where(model.port_id == port_id))
+        session.execute(delete(Tag).where(Tag.resource_id == port_id))
+        session.execute(delete(Port).where(Port.id == port_id))
+        return mech_ctx
+
+    def delete_port(self, ctx: Context, port_id: str) -> None:
+        def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
+            mech_ctx = self._delete_port_tx(session, ctx, port_id)
+            return mech_ctx.current, [mech_ctx]
+
+        port = self.run("delete_port", in_tx)
+        self.events.publish("port", "after_delete", ctx, port)
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get_port(self, ctx: Context, port_id: str) -> dict[str, Any]:
+        with self.db.reader() as session:
+            ports = resources.load_ports(session, [port_id])
+        if not ports:
+            raise exc.PortNotFound(port_id=port_id)
+        return ports[0]
+
+    def get_ports(self, ctx: Context, filters: dict[str, list[Any]],
+                  page: Page | None = None) -> list[dict[str, Any]]:
+        scope = None
+        if not ctx.is_admin:
+            project = ctx.project_id or ""
+            scope = or_(Port.project_id == project, exists().where(
+                Network.id == Port.network_id, Network.project_id == project))
+        with self.db.reader() as session:
+            ids = resources.port_listing().select_ids(session, filters, scope, page or Page())
+            return resources.load_ports(session, ids)
+
+    def update_port_status(self, ctx: Context, port_id: str, status: str) -> bool:
+        """Set a port's status (agents report devices up/down); False if it is gone."""
+        def attempt() -> bool:
+            with self.db.transaction() as session:
+                done = session.execute(update(Port).where(
+                    Port.id == port_id, Port.status != status).values(status=status))
+                return bool(done.rowcount)  # type: ignore[attr-defined]
+
+        changed = self.db.retrying(attempt)
+        if changed:
+            port = self.get_port(ctx, port_id)
+            self.events.publish("port", "after_update", ctx, port, None)
+        return changed

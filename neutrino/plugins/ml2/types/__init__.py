@@ -1,0 +1,1 @@
+"""ML2 type drivers: one module per network type family."""

@@ -1,0 +1,22 @@
+"""Service plugins: loaded by entry point; each declares its API resources.
+
+A service plugin (routers, floating IPs, security groups, agents …) is a class
+``Plugin(conf, db, core_plugin)`` with ``resources`` (``neutrino.api.attributes.Resource``
+instances it serves, with ``create_<member>`` … methods on the plugin itself) and
+``supported_extension_aliases``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neutrino.common.loading import load_class
+
+
+def load_core_plugin(conf: Any, db: Any) -> Any:
+    return load_class("neutrino.core_plugins", conf.core_plugin)(conf, db)
+
+
+def load_service_plugins(conf: Any, db: Any, core: Any) -> list[Any]:
+    return [load_class("neutrino.service_plugins", name.strip())(conf, db, core)
+            for name in conf.service_plugins if name.strip()]
