@@ -109,6 +109,25 @@ class TagNotFound(NotFound):
     message = "Tag %(tag)s could not be found for %(resource)s %(resource_id)s."
 
 
+_NOT_FOUND: dict[str, tuple[type[NotFound], str]] = {
+    "network": (NetworkNotFound, "net_id"),
+    "subnet": (SubnetNotFound, "subnet_id"),
+    "port": (PortNotFound, "port_id"),
+}
+
+
+def not_found(member: str, resource_id: str) -> NotFound:
+    """The 404 Neutron gives for a missing ``member`` (``NetworkNotFound`` …).
+
+    Also what a resource the caller may not see looks like, so its existence
+    does not leak.
+    """
+    if member in _NOT_FOUND:
+        cls, key = _NOT_FOUND[member]
+        return cls(**{key: resource_id})
+    return NotFound(resource=member.replace("_", " ").capitalize(), id=resource_id)
+
+
 # --- conflicts ----------------------------------------------------------------------
 
 

@@ -13,14 +13,16 @@ import logging
 from typing import Any
 
 import falcon
+from sqlalchemy import select
 
+from neutrino import exceptions as exc
 from neutrino.api import attributes, errors
 from neutrino.api.auth import KeystoneContextMiddleware, NoAuthMiddleware, wrap_keystone
-from neutrino.api.controller import ResourceController
+from neutrino.api.controller import NUL_MESSAGE, ResourceController, has_nul
 from neutrino.api.extensions import ExtensionsResource
 from neutrino.api.policy import Policy
 from neutrino.api.tags import TagsResource
-from neutrino.context import Context, admin_context
+from neutrino.context import Context
 from neutrino.db.api import Database
 from neutrino.db.models import Network, Port, Subnet
 from neutrino.plugins.registry import load_core_plugin, load_service_plugins
@@ -36,6 +38,14 @@ class JsonSuffixMiddleware:
             req.path = req.path[: -len(".json")]
         if len(req.path) > 1 and req.path.endswith("/"):
             req.path = req.path.rstrip("/")
+
+
+class NulMiddleware:
+    """A NUL in the path or query is a 400, not a database error (PostgreSQL refuses it)."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if has_nul(req.path) or has_nul(list(req.params.items())):
+            raise exc.HTTPBadRequest(msg=NUL_MESSAGE)
 
 
 class VersionsResource:
@@ -95,8 +105,8 @@ class Server:
     policy: Policy
 
 
-def parent_lookup(core: Any) -> Any:
-    """``network:<attr>`` policy values of a subnet's or port's network."""
+def parent_lookup(db: Database) -> Any:
+    """``network:<attr>`` policy values of a subnet's or port's network (one query)."""
 
     def lookup(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
         net_id = item.get("network_id")
@@ -104,14 +114,13 @@ def parent_lookup(core: Any) -> Any:
             return {}
         cache = ctx.__dict__.setdefault("_network_cache", {})
         if net_id not in cache:
-            try:
-                net = core.get_network(admin_context(), net_id)
-            except Exception:
-                net = {}
-            cache[net_id] = {"network:tenant_id": net.get("project_id"),
-                             "network:project_id": net.get("project_id"),
-                             "network:shared": net.get("shared", False),
-                             "network:router:external": net.get("router:external", False)}
+            with db.reader() as session:
+                row = session.execute(select(
+                    Network.project_id, Network.shared, Network.router_external
+                ).where(Network.id == net_id)).first()
+            project, shared, external = row if row is not None else (None, False, False)
+            cache[net_id] = {"network:tenant_id": project, "network:project_id": project,
+                             "network:shared": shared, "network:router:external": external}
         return cache[net_id]
 
     return lookup
@@ -128,12 +137,14 @@ def build(conf: Any, db: Database | None = None) -> Server:
     policy = Policy(conf)
     auth_mw = NoAuthMiddleware() if conf.auth_strategy == "noauth" \
         else KeystoneContextMiddleware()
-    app = falcon.App(middleware=[JsonSuffixMiddleware(), auth_mw])
-    app.req_options.auto_parse_qs_csv = True
+    app = falcon.App(middleware=[NulMiddleware(), JsonSuffixMiddleware(), auth_mw])
+    # Neutron never splits a query value on commas (``?name=a,b`` is one name); only
+    # the tag filters take comma-separated lists, and they split them themselves.
+    app.req_options.auto_parse_qs_csv = False
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
 
-    lookup = parent_lookup(core)
+    lookup = parent_lookup(db)
     resources: list[attributes.Resource] = list(attributes.CORE_RESOURCES)
     plugin_for: dict[str, Any] = {r.collection: core for r in attributes.CORE_RESOURCES}
     aliases = list(core.supported_extension_aliases)

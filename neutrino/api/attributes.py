@@ -89,7 +89,7 @@ def standard_attrs(name_len: int = 255) -> list[Attr]:
         Attr("created_at", is_filter=True, is_sort_key=True),
         Attr("updated_at", is_filter=True, is_sort_key=True),
         Attr("revision_number", is_filter=True, is_sort_key=True,
-             convert_filter=v.to_int),
+             convert_filter=v.to_int_filter),
         Attr("tags"),
     ]
 
@@ -103,8 +103,18 @@ def _bool(name: str, default: Any = True, put: bool = True, policy: bool = False
 _SEGMENT_KEYS = {
     "provider:network_type": (False, v.string(255)),
     "provider:physical_network": (False, v.string_or_none(64)),
-    "provider:segmentation_id": (False, None),
+    "provider:segmentation_id": (False, v.int_or_none),
 }
+
+
+def _convert_segments(value: Any) -> Any:
+    """Each multi-provider segment's segmentation_id to an int, as Neutron converts it."""
+    if not isinstance(value, list):
+        return value
+    return [{**s, "provider:segmentation_id": v.to_int_or_none(
+        s["provider:segmentation_id"])} if isinstance(s, dict)
+        and "provider:segmentation_id" in s else s for s in value]
+
 
 NETWORKS = Resource("networks", "network", _attrs(
     *standard_attrs(),
@@ -114,7 +124,7 @@ NETWORKS = Resource("networks", "network", _attrs(
     _bool("router:external", default=False, policy=True),
     Attr("mtu", allow_post=True, allow_put=True, default=ATTR_NOT_SPECIFIED,
          convert=v.to_int, validate=v.int_range(68, 65535), is_filter=True,
-         is_sort_key=True, convert_filter=v.to_int),
+         is_sort_key=True, convert_filter=v.to_int_filter),
     Attr("subnets", default=[], is_filter=True),
     _bool("port_security_enabled", default=True),
     Attr("provider:network_type", allow_post=True, default=ATTR_NOT_SPECIFIED,
@@ -123,8 +133,8 @@ NETWORKS = Resource("networks", "network", _attrs(
          validate=v.string_or_none(64), is_filter=True, enforce_policy=True),
     Attr("provider:segmentation_id", allow_post=True, default=ATTR_NOT_SPECIFIED,
          convert=v.to_int_or_none, is_filter=True, enforce_policy=True,
-         convert_filter=v.to_int),
-    Attr("segments", allow_post=True, default=ATTR_NOT_SPECIFIED,
+         convert_filter=v.to_int_filter),
+    Attr("segments", allow_post=True, default=ATTR_NOT_SPECIFIED, convert=_convert_segments,
          validate=v.list_of(v.dict_with(_SEGMENT_KEYS)), enforce_policy=True),
 ))
 
@@ -138,7 +148,7 @@ SUBNETS = Resource("subnets", "subnet", _attrs(
     Attr("network_id", allow_post=True, validate=v.is_uuid, is_filter=True,
          is_sort_key=True),
     Attr("ip_version", allow_post=True, convert=v.to_int, validate=v.in_values(4, 6),
-         is_filter=True, is_sort_key=True, convert_filter=v.to_int),
+         is_filter=True, is_sort_key=True, convert_filter=v.to_int_filter),
     Attr("cidr", allow_post=True, validate=v.subnet_cidr, is_filter=True,
          is_sort_key=True),
     Attr("gateway_ip", allow_post=True, allow_put=True, default=ATTR_NOT_SPECIFIED,
@@ -178,7 +188,7 @@ PORTS = Resource("ports", "port", _attrs(
     _bool("admin_state_up"),
     Attr("mac_address", allow_post=True, allow_put=True, default=ATTR_NOT_SPECIFIED,
          convert=v.to_lower_mac, validate=v.mac_address, is_filter=True,
-         is_sort_key=True, enforce_policy=True),
+         is_sort_key=True, enforce_policy=True, convert_filter=v.to_lower_mac),
     Attr("fixed_ips", allow_post=True, allow_put=True, default=ATTR_NOT_SPECIFIED,
          convert=v.to_list, validate=v.list_of(_FIXED_IP, unique=False), is_filter=True,
          enforce_policy=True),

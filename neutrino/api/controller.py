@@ -30,9 +30,26 @@ def read_json(req: falcon.Request) -> Any:
     if not raw:
         raise HTTPBadRequest("Resource body required")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise HTTPBadRequest("Malformed request body") from None
+    if b"\\u0000" in raw and has_nul(body):
+        raise HTTPBadRequest(NUL_MESSAGE)
+    return body
+
+
+NUL_MESSAGE = "Null characters are not allowed in requests"
+
+
+def has_nul(value: Any) -> bool:
+    """True if a string anywhere in ``value`` holds NUL, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    return False
 
 
 def send(resp: falcon.Response, status: int, payload: Any) -> None:
@@ -69,6 +86,8 @@ class ResourceController:
         self.policy = policy
         self.conf = conf
         self.member = resource.member
+        self._visible = frozenset(resource.visible())
+        self._policy_attrs = tuple(n for n, a in resource.attrs.items() if a.enforce_policy)
         self._parent_lookup = parent_lookup
 
     # --- request preparation --------------------------------------------------------
@@ -148,40 +167,54 @@ class ResourceController:
     def authorize_create(self, ctx: Context, item: dict[str, Any],
                          raw: dict[str, Any]) -> None:
         target = self.target(ctx, item)
+        self._check_network_ownership(ctx, target)
         self.policy.enforce(ctx, f"create_{self.member}", target)
         self._enforce_attrs(ctx, "create", target, {k: item[k] for k in raw if k in item})
+
+    def _check_network_ownership(self, ctx: Context, target: dict[str, Any]) -> None:
+        """Ports and subnets go on the project's own network or a shared one.
+
+        Another project's private network is a 404, as in Neutron
+        (``_validate_network_tenant_ownership``): its existence must not leak.
+        """
+        if ctx.is_admin or ctx.is_advsvc or self.member not in ("port", "subnet"):
+            return
+        if target.get("network:shared") \
+                or target.get("network:tenant_id") == target.get("project_id"):
+            return
+        raise exc.not_found("network", target.get("network_id", ""))
 
     def fetch_visible(self, ctx: Context, resource_id: str) -> dict[str, Any]:
         """The item if it exists and the caller may see it; else 404."""
         item = getattr(self.plugin, f"get_{self.member}")(ctx, resource_id)
         if not self.policy.check(ctx, f"get_{self.member}", self.target(ctx, item)):
-            raise exc.NotFound(resource=self.member, id=resource_id)
+            raise exc.not_found(self.member, resource_id)
         return item
 
     def view(self, ctx: Context, item: dict[str, Any], fields: list[str] | None,
-             memo: dict[tuple[str, str], bool] | None = None) -> dict[str, Any]:
+             memo: dict[Any, frozenset[str]] | None = None) -> dict[str, Any]:
         """Drop invisible and policy-hidden attributes; keep only ``fields`` if asked."""
-        out = {}
-        target: dict[str, Any] | None = None
-        for name, value in item.items():
-            attr = self.resource.attrs.get(name)
-            if attr is None or not attr.is_visible:
-                continue
-            if fields and name not in fields:
-                continue
-            if attr.enforce_policy:
-                action = f"get_{self.member}:{name}"
-                key = (action, item.get("project_id", ""))
-                allowed = memo.get(key) if memo is not None else None
-                if allowed is None:
-                    target = target or self.target(ctx, item)
-                    allowed = self.policy.check(ctx, action, target)
-                    if memo is not None:
-                        memo[key] = allowed
-                if not allowed:
-                    continue
-            out[name] = value
-        return out
+        hidden = self._hidden(ctx, item, memo)
+        keep = self._visible if not fields else self._visible.intersection(fields)
+        return {k: v for k, v in item.items() if k in keep and k not in hidden}
+
+    def _hidden(self, ctx: Context, item: dict[str, Any],
+                memo: dict[Any, frozenset[str]] | None) -> frozenset[str]:
+        """Attributes that ``get_<member>:<attr>`` rules hide from this caller.
+
+        A list asks once per owner and network, not once per item: the rules' targets
+        differ only in those (the item's project and its network's).
+        """
+        key = (item.get("project_id"), item.get("network_id"))
+        if memo is not None and key in memo:
+            return memo[key]
+        target = self.target(ctx, item)
+        hidden = frozenset(
+            name for name in self._policy_attrs if name in item
+            and not self.policy.check(ctx, f"get_{self.member}:{name}", target))
+        if memo is not None:
+            memo[key] = hidden
+        return hidden
 
     # --- HTTP verbs -------------------------------------------------------------------
 
@@ -191,9 +224,10 @@ class ResourceController:
         items = getattr(self.plugin, f"get_{self.resource.collection}")(
             ctx, listing.filters, listing.page)
         memo: dict[tuple[str, str], bool] = {}
+        hidden_memo: dict[Any, frozenset[str]] = {}
         visible = [i for i in items if ctx.is_admin or self._may_see(ctx, i, memo)]
         body: dict[str, Any] = {self.resource.collection: [
-            self.view(ctx, i, listing.fields, memo) for i in visible]}
+            self.view(ctx, i, listing.fields, hidden_memo) for i in visible]}
         links = page_links(req, listing, items)
         if links is not None:
             body[f"{self.resource.collection}_links"] = links

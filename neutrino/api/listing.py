@@ -13,6 +13,7 @@ from neutrino.api import validators as v
 from neutrino.api.attributes import Resource
 from neutrino.db.query import TAG_FILTERS, Page
 
+_LIMIT_CAP = 2**31 - 1
 _CONTROL = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse"}
 
 
@@ -93,27 +94,33 @@ def _limit(raw: str | None, conf: Any) -> int | None:
         raise exc.HTTPBadRequest(msg=f"'{raw}' should be non-negative")
     if max_limit and (limit == 0 or limit > max_limit):
         return max_limit
-    return limit or None
+    # Beyond any table's size; keeps the SQL LIMIT within what every backend accepts.
+    return min(limit, _LIMIT_CAP) or None
 
 
 def page_links(req: falcon.Request, listing: ListRequest,
                items: list[dict[str, Any]]) -> list[dict[str, str]] | None:
-    """``<collection>_links``: next when the page is full, previous after a marker."""
+    """``<collection>_links`` with Neutron's rules (``api_common.get_pagination_links``).
+
+    ``next`` unless a forward page came back short; ``previous`` unless a reverse
+    page came back short. Neutron offers ``previous`` on the first page too.
+    """
     page = listing.page
     if not page.limit:
         return None
-    links = []
     base = f"{req.prefix}{req.path}"
     params = [(k, v) for k in req.params for v in req.get_param_as_list(k) or []
               if k not in ("marker", "page_reverse")]
 
-    def href(marker: str, reverse: bool) -> str:
-        extra = [("marker", marker)] + ([("page_reverse", "True")] if reverse else [])
+    def href(item: dict[str, Any] | None, reverse: bool) -> str:
+        extra = [("marker", item["id"])] if item is not None else []
+        extra += [("page_reverse", "True")] if reverse else []
         return f"{base}?{urlencode(params + extra)}"
 
-    full = len(items) >= page.limit
-    if items and (full if not page.page_reverse else True):
-        links.append({"href": href(items[-1]["id"], False), "rel": "next"})
-    if items and (page.marker if not page.page_reverse else full):
-        links.append({"href": href(items[0]["id"], True), "rel": "previous"})
+    short = len(items) < page.limit
+    links = []
+    if not (short and not page.page_reverse):
+        links.append({"href": href(items[-1] if items else None, False), "rel": "next"})
+    if not (short and page.page_reverse):
+        links.append({"href": href(items[0] if items else None, True), "rel": "previous"})
     return links

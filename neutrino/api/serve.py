@@ -13,7 +13,6 @@ LOG = logging.getLogger(__name__)
 
 
 class _QuietHandler(WSGIRequestHandler):
-    protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
         LOG.debug("%s - %s", self.address_string(), format % args)

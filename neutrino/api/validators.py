@@ -43,6 +43,14 @@ def to_int(value: Any) -> int:
         raise ValueError(f"'{value}' is not an integer") from None
 
 
+def to_int_filter(value: Any) -> int:
+    """An integer a database can compare with: a 64-bit one (SQLite refuses more)."""
+    number = to_int(value)
+    if not -2**63 <= number < 2**63:
+        raise ValueError(f"'{value}' is out of range")
+    return number
+
+
 def to_int_or_none(value: Any) -> int | None:
     return None if value is None else to_int(value)
 
@@ -112,6 +120,12 @@ def int_range(lo: int, hi: int) -> Validator:
             return f"'{value}' is not in range {lo} through {hi}"
         return None
     return check
+
+
+def int_or_none(value: Any) -> str | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return None
+    return f"'{value}' is not an integer"
 
 
 def mac_address(value: Any) -> str | None:

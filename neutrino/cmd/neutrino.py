@@ -4,6 +4,7 @@
                                    API on 127.0.0.1:9696
     neutrino run [--config-file F …]
     neutrino db upgrade|current [--config-file F …]
+    neutrino journal status|list|show ID|retry ID|sync [--config-file F …]
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from neutrino.cmd import journal as journal_cmd
 from neutrino.cmd.common import setup_logging
 from neutrino.conf import ConfigError, make_conf
 from neutrino.db import migration
@@ -33,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the all-in-one server")
     db = sub.add_parser("db", help="database schema management")
     db.add_argument("action", choices=["upgrade", "current"])
+    journal_cmd.add_parser(sub)
     return parser
 
 
@@ -67,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     known, config_args = parser.parse_known_args(args)
     try:
+        if known.command == "journal":
+            return journal_cmd.main(known, config_args)
         if known.command == "db":
             return db_command(known.action, config_args)
         return run_all_in_one(config_args)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
-from neutrino.conf import common, database, ml2
+from neutrino.conf import common, database, journal, ml2, rpc
 
 # Sections that real Neutron config files carry and that Neutrino reads through
 # a library (keystonemiddleware, oslo.policy, oslo.messaging) or deliberately ignores.
@@ -20,7 +20,7 @@ _FOREIGN_SECTIONS = frozenset({
     "keystone_authtoken", "oslo_policy", "oslo_messaging_rabbit", "oslo_concurrency",
     "oslo_messaging_notifications", "oslo_middleware", "nova", "placement", "quotas",
     "agent", "ovs", "securitygroup", "experimental", "ironic", "designate",
-    "ml2_type_vlan_transparent", "ovn", "ml2_sdn", "oslo_messaging_amqp",
+    "ml2_type_vlan_transparent", "ovn", "oslo_messaging_amqp",
 })
 
 
@@ -32,6 +32,8 @@ def register_all(conf: cfg.ConfigOpts) -> None:
     common.register(conf)
     database.register(conf)
     ml2.register(conf)
+    journal.register(conf)
+    rpc.register(conf)
 
 
 def make_conf(args: Sequence[str] = (), *, prog: str = "neutrino-server",

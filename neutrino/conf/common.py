@@ -29,8 +29,6 @@ OPTS = [
     cfg.BoolOpt("allow_overlapping_ips", default=True,
                 help="Allow overlapping IP ranges across networks."),
     cfg.StrOpt("host", default="localhost", help="This node's host name."),
-    cfg.StrOpt("transport_url", default="fake://",
-               help="oslo.messaging transport: rabbit://… or fake:// (in-process)."),
     cfg.IntOpt("agent_down_time", default=75,
                help="Seconds after the last heartbeat before an agent is down."),
     cfg.StrOpt("state_path", default=".", help="Where Neutrino keeps its state files."),

@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from neutrino import exceptions as exc
 from neutrino.db.models import Tag
 
 Clause = ColumnElement[bool]
@@ -68,9 +69,7 @@ class Listing:
             query = query.where(and_(*clauses))
         keys = self._sort_columns(page)
         if page.marker:
-            marker_clause = self._after_marker(session, keys, page)
-            if marker_clause is not None:
-                query = query.where(marker_clause)
+            query = query.where(self._after_marker(session, keys, page))
         query = query.order_by(*[(c.asc() if asc else c.desc()) for c, asc in keys])
         if page.limit:
             query = query.limit(page.limit)
@@ -86,11 +85,12 @@ class Listing:
         return keys
 
     def _after_marker(self, session: Session, keys: list[tuple[Any, bool]],
-                      page: Page) -> Clause | None:
+                      page: Page) -> Clause:
         row = session.execute(select(*[c for c, _ in keys]).where(
             self.model.id == page.marker)).first()
         if row is None:
-            return None
+            # As Neutron: restarting from the first page would loop a client forever.
+            raise exc.not_found(self.model.__tablename__.rstrip("s"), page.marker)
         # (k1 > v1) OR (k1 = v1 AND k2 > v2) OR … — works for mixed directions.
         alternatives = []
         for i, (column, asc) in enumerate(keys):

@@ -7,12 +7,14 @@ which is what keeps a list of thousands of ports fast.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import exists, select
+from sqlalchemy import ARRAY, String, any_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from neutrino.db.models import (
@@ -44,9 +46,22 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def _rows(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
+    """Rows of ``query_for(match)`` where ``match(column)`` restricts column to ``ids``.
+
+    Plain rows on the session's connection: the ORM execution layer costs more than
+    the query itself for these keyed selects. PostgreSQL gets the ids as one array
+    parameter (``= ANY(…)``); thousands of separate parameters cost more to render
+    and parse than the query takes to run.
+    """
+    conn = session.connection()
+    if not ids:
+        return []
+    if conn.dialect.name == "postgresql":
+        param = bindparam("ids", value=list(ids), type_=ARRAY(String))
+        return list(conn.execute(query_for(lambda col: col == any_(param))).all())
     rows: list[Any] = []
     for chunk in _chunks(ids):
-        rows.extend(session.execute(query_for(chunk)).all())
+        rows.extend(conn.execute(query_for(lambda col, c=chunk: col.in_(c))).all())
     return rows
 
 
@@ -60,7 +75,7 @@ def _standard(row: Any) -> dict[str, Any]:
 def load_tags(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = defaultdict(list)
     for rid, tag in _rows(session, lambda c: select(Tag.resource_id, Tag.tag).where(
-            Tag.resource_id.in_(c)).order_by(Tag.tag), ids):
+            c(Tag.resource_id)).order_by(Tag.tag), ids):
         tags[rid].append(tag)
     return tags
 
@@ -75,18 +90,30 @@ def segment_dict(row: Any) -> dict[str, Any]:
 def load_segments(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     segments: dict[str, list[dict[str, Any]]] = defaultdict(list)
     query = lambda c: select(NetworkSegment).where(  # noqa: E731
-        NetworkSegment.network_id.in_(c)).order_by(NetworkSegment.segment_index)
-    for (row,) in _rows(session, query, ids):
+        c(NetworkSegment.network_id)).order_by(NetworkSegment.segment_index)
+    for row in _rows(session, query, ids):
         segments[row.network_id].append(segment_dict(row))
     return segments
 
 
+def load_network(session: Session, net_id: str
+                 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """One network and its segments (with ids), for drivers that need both."""
+    nets, segments = _load_networks(session, [net_id])
+    return (nets[0] if nets else None), segments.get(net_id, [])
+
+
 def load_networks(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
-    rows = {r.id: r for (r,) in _rows(
-        session, lambda c: select(Network).where(Network.id.in_(c)), ids)}
+    return _load_networks(session, ids)[0]
+
+
+def _load_networks(session: Session, ids: Sequence[str]
+                   ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    rows = {r.id: r for r in _rows(
+        session, lambda c: select(Network).where(c(Network.id)), ids)}
     subnets: dict[str, list[str]] = defaultdict(list)
     for net_id, sub_id in _rows(session, lambda c: select(Subnet.network_id, Subnet.id).where(
-            Subnet.network_id.in_(c)).order_by(Subnet.created_at, Subnet.id), ids):
+            c(Subnet.network_id)).order_by(Subnet.created_at, Subnet.id), ids):
         subnets[net_id].append(sub_id)
     segments = load_segments(session, ids)
     tags = load_tags(session, ids)
@@ -102,7 +129,17 @@ def load_networks(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
                     "subnets": subnets.get(nid, []), "tags": tags.get(nid, [])})
         _add_provider(net, segments.get(nid, []))
         result.append(net)
-    return result
+    return result, segments
+
+
+def subnets_for_ipam(session: Session, network_id: str) -> list[dict[str, Any]]:
+    """The network's subnets with just what address allocation needs, oldest first."""
+    conn = session.connection()
+    rows = conn.execute(select(
+        Subnet.id, Subnet.network_id, Subnet.cidr, Subnet.ip_version, Subnet.gateway_ip,
+        Subnet.ipv6_address_mode, Subnet.ipv6_ra_mode
+    ).where(Subnet.network_id == network_id).order_by(Subnet.created_at, Subnet.id)).all()
+    return [dict(r._mapping) for r in rows]
 
 
 def _add_provider(net: dict[str, Any], segments: list[dict[str, Any]]) -> None:
@@ -148,22 +185,22 @@ def _std_columns(model: Any) -> dict[str, Any]:
 # --- subnets -----------------------------------------------------------------------
 
 def load_subnets(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
-    rows = {r.id: r for (r,) in _rows(
-        session, lambda c: select(Subnet).where(Subnet.id.in_(c)), ids)}
+    rows = {r.id: r for r in _rows(
+        session, lambda c: select(Subnet).where(c(Subnet.id)), ids)}
     pools: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for sid, first, last in _rows(session, lambda c: select(
             IPAllocationPool.subnet_id, IPAllocationPool.first_ip, IPAllocationPool.last_ip
-    ).where(IPAllocationPool.subnet_id.in_(c)), ids):
+    ).where(c(IPAllocationPool.subnet_id)), ids):
         pools[sid].append((first, last))
     dns: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for sid, address, order in _rows(session, lambda c: select(
             DnsNameserver.subnet_id, DnsNameserver.address, DnsNameserver.order
-    ).where(DnsNameserver.subnet_id.in_(c)), ids):
+    ).where(c(DnsNameserver.subnet_id)), ids):
         dns[sid].append((order, address))
     routes: dict[str, list[dict[str, str]]] = defaultdict(list)
     for sid, dest, nexthop in _rows(session, lambda c: select(
             SubnetRoute.subnet_id, SubnetRoute.destination, SubnetRoute.nexthop
-    ).where(SubnetRoute.subnet_id.in_(c)), ids):
+    ).where(c(SubnetRoute.subnet_id)), ids):
         routes[sid].append({"destination": dest, "nexthop": nexthop})
     tags = load_tags(session, ids)
     result = []
@@ -210,23 +247,23 @@ def subnet_listing() -> Listing:
 
 def load_ports(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
     rows = {r.id: r for r in _rows(session, lambda c: select(*Port.__table__.c).where(
-        Port.id.in_(c)), ids)}
+        c(Port.id)), ids)}
     ips: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for pid, sid, ip in _rows(session, lambda c: select(
             IPAllocation.port_id, IPAllocation.subnet_id, IPAllocation.ip_address
-    ).where(IPAllocation.port_id.in_(c)), ids):
+    ).where(c(IPAllocation.port_id)), ids):
         ips[pid].append((sid, ip))
     bindings = {b.port_id: b for b in _rows(session, lambda c: select(
-        *PortBinding.__table__.c).where(PortBinding.port_id.in_(c)), ids)}
+        *PortBinding.__table__.c).where(c(PortBinding.port_id)), ids)}
     pairs: dict[str, list[dict[str, str]]] = defaultdict(list)
     for pid, mac, ip in _rows(session, lambda c: select(
             AllowedAddressPair.port_id, AllowedAddressPair.mac_address,
-            AllowedAddressPair.ip_address).where(AllowedAddressPair.port_id.in_(c)), ids):
+            AllowedAddressPair.ip_address).where(c(AllowedAddressPair.port_id)), ids):
         pairs[pid].append({"ip_address": ip, "mac_address": mac})
     opts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for pid, name, value, version in _rows(session, lambda c: select(
             ExtraDhcpOpt.port_id, ExtraDhcpOpt.opt_name, ExtraDhcpOpt.opt_value,
-            ExtraDhcpOpt.ip_version).where(ExtraDhcpOpt.port_id.in_(c)), ids):
+            ExtraDhcpOpt.ip_version).where(c(ExtraDhcpOpt.port_id)), ids):
         opts[pid].append({"opt_name": name, "opt_value": value, "ip_version": version})
     tags = load_tags(session, ids)
     result = []
@@ -242,10 +279,25 @@ def load_ports(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
     return result
 
 
+def port_from_values(row: dict[str, Any], ips: list[tuple[str, str]],
+                     binding: dict[str, Any], pairs: list[dict[str, str]],
+                     opts: list[dict[str, Any]], tags: list[str]) -> dict[str, Any]:
+    """The API dict of a port from the values just written for it (no read back)."""
+    values = SimpleNamespace(**row)
+    port = _standard(values)
+    port.update(_port_fields(values, ips, SimpleNamespace(**binding)))
+    port.update({"allowed_address_pairs": pairs, "extra_dhcp_opts": opts,
+                 "tags": sorted(tags)})
+    return port
+
+
 def _ip_sort_key(item: tuple[str, str]) -> tuple[int, int]:
-    import netaddr
-    address = netaddr.IPAddress(item[1])
+    address = ipaddress.ip_address(item[1])
     return address.version, int(address)
+
+
+def _sorted_ips(ips: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return sorted(ips, key=_ip_sort_key) if len(ips) > 1 else ips
 
 
 def _port_fields(row: Any, ips: list[tuple[str, str]], binding: Any) -> dict[str, Any]:
@@ -255,7 +307,7 @@ def _port_fields(row: Any, ips: list[tuple[str, str]], binding: Any) -> dict[str
         "device_id": row.device_id, "device_owner": row.device_owner,
         "port_security_enabled": row.port_security_enabled,
         "fixed_ips": [{"subnet_id": s, "ip_address": ip}
-                      for s, ip in sorted(ips, key=_ip_sort_key)],
+                      for s, ip in _sorted_ips(ips)],
         "security_groups": [],
         "binding:host_id": binding.host if binding else "",
         "binding:vnic_type": binding.vnic_type if binding else "normal",

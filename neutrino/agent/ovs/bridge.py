@@ -88,6 +88,10 @@ class Bridge(abc.ABC):
     def set_port_tag(self, name: str, tag: int | None) -> None:
         """Set (or with None clear) the access VLAN tag (the local VLAN) of port ``name``."""
 
+    def get_port_tag(self, name: str) -> int | None:
+        """The access VLAN tag of port ``name``; None if untagged or absent."""
+        return None
+
     @abc.abstractmethod
     def list_ports(self) -> list[str]:
         """Names of the bridge's ports, sorted."""
@@ -120,6 +124,18 @@ class Bridge(abc.ABC):
                       len(diff.delete))
             self.apply(diff)
         return diff
+
+    def delete_stale_flows(self, cookie: int, owned: Callable[[int], bool]) -> int:
+        """Delete flows whose cookie ``owned`` claims but that are not ``cookie``'s.
+
+        That is how a restarted agent drops its previous run's flows once its own are in
+        place; learnt flows (cookie 0) and other owners' flows stay. Returns the count.
+        """
+        stale = tuple(sorted(flow for flow in self.dump_flows()
+                             if flow.cookie != cookie and owned(flow.cookie)))
+        if stale:
+            self.apply(FlowDiff(delete=stale))
+        return len(stale)
 
 
 class OvsStatus(enum.IntEnum):
@@ -258,6 +274,14 @@ class OvsBridge(Bridge):
         else:
             self._txn(self.api.db_set("Port", name, ("tag", tag)))
 
+    def get_port_tag(self, name: str) -> int | None:
+        rows = self._txn(self.api.db_list("Port", [name], columns=["tag"], if_exists=True))
+        values = rows[0] if rows else []
+        tag = values[0]["tag"] if values else None
+        if isinstance(tag, list):
+            tag = tag[0] if tag else None
+        return tag if isinstance(tag, int) else None
+
     def list_ports(self) -> list[str]:
         return sorted(self._txn(self.api.list_ports(self.name))[0])
 
@@ -372,6 +396,10 @@ class InMemoryBridge(Bridge):
         if name not in self.ports:
             raise BridgeError(f"{self.name}: no port {name}")
         self.ports[name].tag = tag
+
+    def get_port_tag(self, name: str) -> int | None:
+        port = self.ports.get(name)
+        return port.tag if port else None
 
     def list_ports(self) -> list[str]:
         return sorted(self.ports)

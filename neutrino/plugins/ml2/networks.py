@@ -117,11 +117,11 @@ class NetworkMixin(Ml2Base):
 
     def _network_update_values(self, session: Session, row: Any,
                                body: dict[str, Any]) -> dict[str, Any]:
-        if any(specified(body.get(k)) for k in (*PROVIDER_ATTRS, "segments")):
+        provider = [k for k in (*PROVIDER_ATTRS, "segments") if k in body]
+        if provider:
             raise exc.InvalidInput(error_message="Plugin does not support updating the "
                                    "following provider network attributes: "
-                                   + ", ".join(k for k in (*PROVIDER_ATTRS, "segments")
-                                               if k in body))
+                                   + ", ".join(provider))
         columns = {"name": "name", "description": "description",
                    "admin_state_up": "admin_state_up", "shared": "shared",
                    "router:external": "router_external",

@@ -7,13 +7,14 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import delete, exists, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import ipam, resources
+from neutrino.db.base import utcnow
 from neutrino.db.models import (
     AllowedAddressPair,
     ExtraDhcpOpt,
@@ -21,7 +22,6 @@ from neutrino.db.models import (
     Network,
     Port,
     PortBinding,
-    Subnet,
     Tag,
 )
 from neutrino.db.query import Page
@@ -49,18 +49,17 @@ class PortMixin(Ml2Base):
     # --- fixed IPs -------------------------------------------------------------------
 
     def _network_subnets(self, session: Session, net_id: str) -> list[dict[str, Any]]:
-        ids = list(session.execute(select(Subnet.id).where(Subnet.network_id == net_id)
-                                   .order_by(Subnet.created_at, Subnet.id)).scalars())
-        return resources.load_subnets(session, ids)
+        return resources.subnets_for_ipam(session, net_id)
 
     def _allocate_ips(self, session: Session, port_id: str, net_id: str, mac: str,
                       owner: str, requested: Any,
-                      keep: set[tuple[str, str]] | None = None) -> None:
+                      keep: set[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+        """Allocate the requested (or default) addresses; return the new (subnet, ip)s."""
         subnets = self._network_subnets(session, net_id)
         by_id = {s["id"]: s for s in subnets}
         if not specified(requested):
-            self._allocate_default(session, port_id, subnets, mac, owner)
-            return
+            return self._allocate_default(session, port_id, subnets, mac, owner)
+        allocated = []
         for entry in requested:
             subnet, ip = self._resolve_fixed_ip(entry, by_id, subnets, net_id)
             if keep is not None and ip and (subnet["id"], ip) in keep:
@@ -77,9 +76,11 @@ class PortMixin(Ml2Base):
             if ip:
                 if ip == subnet["gateway_ip"] and owner not in ROUTER_OWNERS:
                     raise exc.IpAddressInUse(net_id=net_id, ip_address=ip)
-                ipam.allocate_specific(session, subnet, port_id, ip)
+                ip = ipam.allocate_specific(session, subnet, port_id, ip)
             else:
-                ipam.allocate_any(session, subnet, port_id)
+                ip = ipam.allocate_any(session, subnet, port_id)
+            allocated.append((subnet["id"], ip))
+        return allocated
 
     @staticmethod
     def _resolve_fixed_ip(entry: dict[str, Any], by_id: dict[str, dict[str, Any]],
@@ -105,15 +106,16 @@ class PortMixin(Ml2Base):
 
     @staticmethod
     def _allocate_default(session: Session, port_id: str, subnets: list[dict[str, Any]],
-                          mac: str, owner: str) -> None:
+                          mac: str, owner: str) -> list[tuple[str, str]]:
         """One IPv4, one stateful IPv6, and every SLAAC address — Neutron's default."""
         router = owner in ROUTER_OWNERS
+        allocated = []
         for version in (4, 6):
             candidates = [s for s in subnets if s["ip_version"] == version
                           and (router or not ipam.is_slaac(s))]
             for subnet in candidates:
                 try:
-                    ipam.allocate_any(session, subnet, port_id)
+                    allocated.append((subnet["id"], ipam.allocate_any(session, subnet, port_id)))
                     break
                 except exc.IpAddressGenerationFailure:
                     if subnet is candidates[-1]:
@@ -121,28 +123,36 @@ class PortMixin(Ml2Base):
         if not router:
             for subnet in subnets:
                 if ipam.is_slaac(subnet):
-                    ipam.allocate_specific(session, subnet, port_id,
-                                           ipam.slaac_address(subnet, mac))
+                    allocated.append((subnet["id"], ipam.allocate_specific(
+                        session, subnet, port_id, ipam.slaac_address(subnet, mac))))
+        return allocated
 
     # --- children ----------------------------------------------------------------------
 
     @staticmethod
-    def _store_pairs(session: Session, port_id: str, mac: str, pairs: list[Any]) -> None:
-        session.execute(delete(AllowedAddressPair).where(AllowedAddressPair.port_id == port_id))
+    def _store_pairs(session: Session, port_id: str, mac: str, pairs: list[Any],
+                     replace: bool = True) -> list[dict[str, str]]:
+        if replace:
+            session.execute(delete(AllowedAddressPair).where(
+                AllowedAddressPair.port_id == port_id))
         rows = {(p.get("mac_address") or mac, p["ip_address"]) for p in pairs}
         if rows:
             session.execute(insert(AllowedAddressPair), [
                 {"port_id": port_id, "mac_address": m, "ip_address": ip} for m, ip in rows])
+        return [{"ip_address": ip, "mac_address": m} for m, ip in rows]
 
     @staticmethod
-    def _store_dhcp_opts(session: Session, port_id: str, opts: list[Any]) -> None:
-        session.execute(delete(ExtraDhcpOpt).where(ExtraDhcpOpt.port_id == port_id))
-        live = [o for o in opts if o.get("opt_value") is not None]
+    def _store_dhcp_opts(session: Session, port_id: str, opts: list[Any],
+                         replace: bool = True) -> list[dict[str, Any]]:
+        if replace:
+            session.execute(delete(ExtraDhcpOpt).where(ExtraDhcpOpt.port_id == port_id))
+        live = [{"opt_name": o["opt_name"], "opt_value": o["opt_value"],
+                 "ip_version": o.get("ip_version", 4)}
+                for o in opts if o.get("opt_value") is not None]
         if live:
             session.execute(insert(ExtraDhcpOpt), [
-                {"id": str(uuid.uuid4()), "port_id": port_id, "opt_name": o["opt_name"],
-                 "opt_value": o["opt_value"], "ip_version": o.get("ip_version", 4)}
-                for o in live])
+                {"id": str(uuid.uuid4()), "port_id": port_id, **o} for o in live])
+        return live
 
     # --- binding -----------------------------------------------------------------------
 
@@ -174,58 +184,65 @@ class PortMixin(Ml2Base):
     def _create_port_tx(self, session: Session, ctx: Context,
                         body: dict[str, Any]) -> tuple[dict[str, Any], api.PortContext]:
         net_id = body["network_id"]
-        networks = resources.load_networks(session, [net_id])
-        if not networks:
+        network, segments = resources.load_network(session, net_id)
+        if network is None:
             raise exc.NetworkNotFound(net_id=net_id)
-        network = networks[0]
         port_id = str(uuid.uuid4())
         security = body.get("port_security_enabled")
         security = network["port_security_enabled"] if not specified(security) else security
         pairs = body.get("allowed_address_pairs")
         if specified(pairs) and pairs and not security:
             raise AddressPairAndPortSecurityRequired()
-        mac = self._insert_port(session, ctx, port_id, network, body, security)
-        owner = body.get("device_owner", "")
-        self._allocate_ips(session, port_id, net_id, mac, owner, body.get("fixed_ips"))
-        if specified(pairs) and pairs:
-            self._store_pairs(session, port_id, mac, pairs)
-        self._store_dhcp_opts(session, port_id, body.get("extra_dhcp_opts") or [])
+        row = self._insert_port(session, ctx, port_id, network, body, security)
+        mac = row["mac_address"]
+        ips = self._allocate_ips(session, port_id, net_id, mac, row["device_owner"],
+                                 body.get("fixed_ips"))
+        stored_pairs = (self._store_pairs(session, port_id, mac, pairs, replace=False)
+                        if specified(pairs) and pairs else [])
+        opts = (self._store_dhcp_opts(session, port_id, body["extra_dhcp_opts"], replace=False)
+                if body.get("extra_dhcp_opts") else [])
         profile = body.get("binding:profile")
-        session.execute(insert(PortBinding), {
-            "port_id": port_id, "host": body.get("binding:host_id", ""),
-            "vnic_type": body.get("binding:vnic_type", "normal"),
-            "profile": orjson.dumps(profile if specified(profile) and profile else {}).decode()})
+        binding = {"port_id": port_id, "host": body.get("binding:host_id", ""),
+                   "vnic_type": body.get("binding:vnic_type", "normal"),
+                   "vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
+                   "profile": orjson.dumps(profile if specified(profile) and profile
+                                           else {}).decode()}
+        session.execute(insert(PortBinding), binding)
         tags = body.get("tags")
-        if specified(tags) and tags:
-            self.set_tags(session, "ports", port_id, tags)
-        port = resources.load_ports(session, [port_id])[0]
+        tags = list(dict.fromkeys(tags)) if specified(tags) and tags else []
+        self.set_tags(session, "ports", port_id, tags)
+        # Built from what was just written: reading it back would double the queries.
+        port = resources.port_from_values(row, ips, binding, stored_pairs, opts, tags)
         if port["binding:host_id"]:
             self._bind(session, ctx, port, network)
             port = resources.load_ports(session, [port_id])[0]
-        segments = resources.load_segments(session, [net_id]).get(net_id, [])
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
         self.mechanism_manager.precommit("create_port", mech_ctx)
         return port, mech_ctx
 
     def _insert_port(self, session: Session, ctx: Context, port_id: str,
-                     network: dict[str, Any], body: dict[str, Any], security: bool) -> str:
+                     network: dict[str, Any], body: dict[str, Any],
+                     security: bool) -> dict[str, Any]:
+        """Insert the port row with a unique MAC; return the row's values."""
         mac = body.get("mac_address")
         given = specified(mac)
         tries = 1 if given else self.conf.mac_generation_retries
+        now = utcnow()
         for _ in range(tries):
-            candidate = mac if given else generate_mac(self.conf.base_mac)
+            values = {
+                "id": port_id, "network_id": network["id"],
+                "project_id": self.project_of(ctx, body),
+                "name": body.get("name", ""), "description": body.get("description", ""),
+                "mac_address": mac if given else generate_mac(self.conf.base_mac),
+                "admin_state_up": body.get("admin_state_up", True), "status": "DOWN",
+                "device_id": body.get("device_id", ""),
+                "device_owner": body.get("device_owner", ""),
+                "port_security_enabled": security, "created_at": now, "updated_at": now,
+                "revision_number": 0}
             try:
                 with session.begin_nested():
-                    session.execute(insert(Port), {
-                        "id": port_id, "network_id": network["id"],
-                        "project_id": self.project_of(ctx, body),
-                        "name": body.get("name", ""), "description": body.get("description", ""),
-                        "mac_address": candidate,
-                        "admin_state_up": body.get("admin_state_up", True), "status": "DOWN",
-                        "device_id": body.get("device_id", ""),
-                        "device_owner": body.get("device_owner", ""),
-                        "port_security_enabled": security})
-                return str(candidate)
+                    session.execute(insert(Port), values)
+                return values
             except IntegrityError:
                 if given:
                     raise exc.MacAddressInUse(net_id=network["id"], mac=mac) from None

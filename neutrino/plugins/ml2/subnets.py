@@ -45,14 +45,20 @@ def check_ipv6_modes(body: dict[str, Any]) -> None:
 
 
 def check_gateway(cidr: str, gateway: str | None) -> None:
+    """The gateway's version must match; inside the subnet it cannot be the network
+    or (IPv4) broadcast address. A gateway outside the subnet is allowed, as in
+    Neutron: nothing tells us the subnet it lives on, so there is nothing to check.
+    """
     if gateway is None:
         return
     net = netaddr.IPNetwork(cidr)
     ip = netaddr.IPAddress(gateway)
-    if ip.version != net.version or ip not in net:
-        raise _invalid(f"Gateway is not valid on subnet: {gateway} is outside {cidr}")
-    if net.version == 4 and net.prefixlen < 31 and int(ip) in (net.first, net.last):
-        raise _invalid(f"Gateway is not valid on subnet: {gateway}")
+    if ip.version != net.version:
+        raise _invalid(f"Gateway IP version inconsistent with subnet's IP version "
+                       f"{net.version}")
+    if ip in net and net.version == 4 and net.prefixlen < 31 \
+            and int(ip) in (net.first, net.last):
+        raise _invalid("Gateway is not valid on subnet")
 
 
 class SubnetMixin(Ml2Base):

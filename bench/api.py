@@ -1,0 +1,182 @@
+"""API benchmark: port and network throughput, list latency and the server's peak RSS.
+
+Runs a real ``neutrino-server`` (one process, threads) per backend and prints JSON:
+
+    python bench/api.py [--backends sqlite,postgresql] [--ports 300] [--list 2000]
+
+Reference (issue 2): real Neutron 29 on this machine kind creates 4.6 ports/s one by
+one, 5.6 ports/s with 8 clients, lists 2,000 ports in 2.2 s and does 5.7 network
+create+delete pairs/s; the target is 20× on each, with the server under 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fixtures.servers import (  # noqa: E402
+    free_port,
+    make_database,
+    server_process,
+    write_config,
+)
+
+NEUTRON = {"ports_per_s_serial": 4.6, "ports_per_s_8_clients": 5.6,
+           "list_2000_ports_s": 2.2, "network_create_delete_pairs_per_s": 5.7}
+
+
+class RssSampler(threading.Thread):
+    """Samples a process tree's resident memory until stopped; keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.wait(0.05):
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs))
+            except psutil.Error:
+                return
+
+
+def _ports_serial(http: httpx.Client, net_id: str, count: int) -> dict[str, float]:
+    latencies = []
+    start = time.perf_counter()
+    for _ in range(count):
+        t0 = time.perf_counter()
+        resp = http.post("/v2.0/ports", json={"port": {"network_id": net_id}})
+        resp.raise_for_status()
+        latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - start
+    return {"ports_per_s_serial": count / elapsed,
+            "port_create_p50_ms": statistics.median(latencies) * 1000}
+
+
+def _ports_concurrent(base: str, net_id: str, count: int, clients: int) -> float:
+    per_client = count // clients
+
+    def work() -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            for _ in range(per_client):
+                http.post("/v2.0/ports", json={"port": {"network_id": net_id}}
+                          ).raise_for_status()
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        for f in [pool.submit(work) for _ in range(clients)]:
+            f.result()
+    return per_client * clients / (time.perf_counter() - start)
+
+
+def _fill_to(http: httpx.Client, net_id: str, total: int) -> None:
+    have = len(http.get("/v2.0/ports", params={"fields": "id"}).json()["ports"])
+    batch = 100
+    while have < total:
+        n = min(batch, total - have)
+        http.post("/v2.0/ports", json={"ports": [{"network_id": net_id}] * n}
+                  ).raise_for_status()
+        have += n
+
+
+def _list_seconds(http: httpx.Client, rounds: int = 5) -> float:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        resp = http.get("/v2.0/ports")
+        resp.raise_for_status()
+        resp.json()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _network_pairs(http: httpx.Client, count: int) -> float:
+    start = time.perf_counter()
+    for i in range(count):
+        net = http.post("/v2.0/networks", json={"network": {"name": f"b{i}"}})
+        net.raise_for_status()
+        http.delete(f"/v2.0/networks/{net.json()['network']['id']}").raise_for_status()
+    return count / (time.perf_counter() - start)
+
+
+def run_backend(backend: str, ports: int, listed: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        port = free_port()
+        with make_database(backend, tmpdir) as url:
+            conf = write_config(tmpdir / "neutron.conf", {
+                "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1",
+                            "bind_port": port, "api_workers": 0},
+                "database": {"connection": url},
+                "ml2": {"type_drivers": "vxlan,local", "tenant_network_types": "vxlan",
+                        "mechanism_drivers": "logger"},
+                "ml2_type_vxlan": {"vni_ranges": "1:100000"}})
+            with server_process([conf], port, tmpdir / "server.log") as proc:
+                sampler = RssSampler(proc.pid)
+                sampler.start()
+                result = _measure(f"http://127.0.0.1:{port}", ports, listed)
+                sampler.stop_event.set()
+                sampler.join()
+                result["server_peak_rss_mb"] = round(sampler.peak / 2**20, 1)
+    return result
+
+
+def _measure(base: str, ports: int, listed: int) -> dict[str, Any]:
+    with httpx.Client(base_url=base, timeout=120) as http:
+        net = http.post("/v2.0/networks", json={"network": {"name": "bench"}}).json()
+        net_id = net["network"]["id"]
+        http.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net_id, "cidr": "10.0.0.0/16", "ip_version": 4}}
+                  ).raise_for_status()
+        result: dict[str, Any] = _ports_serial(http, net_id, ports)
+        result["ports_per_s_8_clients"] = _ports_concurrent(base, net_id, ports, 8)
+        _fill_to(http, net_id, listed)
+        result["list_2000_ports_s"] = _list_seconds(http)
+        result["network_create_delete_pairs_per_s"] = _network_pairs(http, 100)
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+
+
+def speedups(result: dict[str, Any]) -> dict[str, float]:
+    return {
+        "ports_per_s_serial": result["ports_per_s_serial"] / NEUTRON["ports_per_s_serial"],
+        "ports_per_s_8_clients": (result["ports_per_s_8_clients"]
+                                  / NEUTRON["ports_per_s_8_clients"]),
+        "list_2000_ports_s": NEUTRON["list_2000_ports_s"] / result["list_2000_ports_s"],
+        "network_create_delete_pairs_per_s": (
+            result["network_create_delete_pairs_per_s"]
+            / NEUTRON["network_create_delete_pairs_per_s"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--ports", type=int, default=300)
+    parser.add_argument("--list", type=int, default=2000)
+    args = parser.parse_args()
+    out: dict[str, Any] = {"benchmark": "api", "neutron_reference": NEUTRON, "results": {}}
+    for backend in args.backends.split(","):
+        result = run_backend(backend, args.ports, args.list)
+        result["speedup_vs_neutron"] = {k: round(v, 1) for k, v in speedups(result).items()}
+        out["results"][backend] = result
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

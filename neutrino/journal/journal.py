@@ -1,0 +1,142 @@
+"""Recording journal rows: in the caller's transaction, with their dependency links.
+
+``record`` is called by the mechanism driver's precommit with the request's own
+session, so a rolled-back request leaves no row and a committed one always has
+one. Dependencies are computed now, against the pending and processing rows this
+transaction can see (see ``dependencies``), and stored as links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from neutrino.db.models.journal import (
+    BLOCKING_STATES,
+    DELETE,
+    PENDING,
+    JournalAttempt,
+    JournalDependency,
+    JournalEntry,
+)
+from neutrino.journal.dependencies import DELETE_CHILDREN, Entry, Row, RowIndex, references
+
+LOG = logging.getLogger(__name__)
+
+_CHUNK = 500  # ids per IN (…) list
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC, naive, to the microsecond (ordering and timeouts need the precision)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def dumps(data: Any) -> str | None:
+    return None if data is None else orjson.dumps(data).decode()
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i:i + _CHUNK]
+
+
+def _row(seqnum: int, object_type: str, object_uuid: str, operation: str,
+         data: str | None = None) -> Row:
+    refs = references(object_type, loads(data)) if data is not None else frozenset()
+    return Row(seqnum, object_type, object_uuid, operation, refs)
+
+
+def _rows_for_ids(session: Session, ids: Sequence[str]) -> list[Row]:
+    j = JournalEntry
+    rows: list[Row] = []
+    for chunk in _chunks(ids):
+        rows.extend(_row(*r) for r in session.execute(
+            select(j.seqnum, j.object_type, j.object_uuid, j.operation)
+            .where(j.state.in_(BLOCKING_STATES), j.object_uuid.in_(chunk))))
+    return rows
+
+
+def _child_deletes(session: Session, entry: Entry) -> list[Row]:
+    """Pending/processing deletes of child types whose data names ``entry``'s object."""
+    j = JournalEntry
+    children = DELETE_CHILDREN.get(entry.object_type, ())
+    if entry.operation != DELETE or not children:
+        return []
+    found = session.execute(
+        select(j.seqnum, j.object_type, j.object_uuid, j.operation, j.data)
+        .where(j.state.in_(BLOCKING_STATES), j.operation == DELETE,
+               j.object_type.in_(children), j.data.contains(entry.object_uuid)))
+    return [_row(*r) for r in found]
+
+
+def blocking_rows(session: Session, entries: Sequence[Entry]) -> RowIndex:
+    """Index of the visible pending/processing rows that ``entries`` may depend on."""
+    ids: set[str] = set()
+    for entry in entries:
+        ids.add(entry.object_uuid)
+        if entry.operation != DELETE:
+            ids.update(references(entry.object_type, entry.data))
+    index = RowIndex(_rows_for_ids(session, sorted(ids)))
+    for entry in entries:
+        for row in _child_deletes(session, entry):
+            index.add(row)
+    return index
+
+
+def _values(entry: Entry, now: dt.datetime) -> dict[str, Any]:
+    return {"object_type": entry.object_type, "object_uuid": entry.object_uuid,
+            "operation": entry.operation, "data": dumps(entry.data), "state": PENDING,
+            "retry_count": 0, "created_at": now, "last_retried": now, "version_id": 0}
+
+
+def _insert(session: Session, entry: Entry, now: dt.datetime) -> int:
+    result = session.execute(insert(JournalEntry).values(**_values(entry, now)))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def record(session: Session, entries: Sequence[Entry], now: dt.datetime | None = None,
+           after: Sequence[int] = ()) -> list[int]:
+    """Insert a pending row (plus dependency links) per entry, in order; return seqnums.
+
+    Later entries of the batch may depend on earlier ones; every entry also waits
+    for the rows in ``after``. Runs in ``session``'s transaction, never commits.
+    """
+    now = now or utcnow()
+    index = blocking_rows(session, entries)
+    seqnums: list[int] = []
+    links: list[dict[str, int]] = []
+    for entry in entries:
+        depends_on = sorted(set(index.parents(entry)) | set(after))
+        seqnum = _insert(session, entry, now)
+        seqnums.append(seqnum)
+        links.extend({"dependent": seqnum, "depends_on": p} for p in depends_on)
+        index.add(Row(seqnum, entry.object_type, entry.object_uuid, entry.operation,
+                      references(entry.object_type, entry.data)))
+        LOG.debug("recorded journal row %d: %s %s %s after %s", seqnum, entry.operation,
+                  entry.object_type, entry.object_uuid, depends_on)
+    if links:
+        session.execute(insert(JournalDependency), links)
+    return seqnums
+
+
+def record_one(session: Session, object_type: str, object_uuid: str, operation: str,
+               data: dict[str, Any] | None) -> int:
+    """``record`` for a single change."""
+    return record(session, [Entry(object_type, object_uuid, operation, data)])[0]
+
+
+def note(session: Session, seqnum: int, event: str, detail: str = "",
+         now: dt.datetime | None = None) -> None:
+    """Append an event (error, reset, retry, recovery) to a row's history."""
+    session.execute(insert(JournalAttempt).values(
+        seqnum=seqnum, at=now or utcnow(), event=event, detail=detail[:255]))

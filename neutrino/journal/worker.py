@@ -1,0 +1,202 @@
+"""Sync workers: threads that claim journal rows, send them, and record the outcome.
+
+A worker wakes when a postcommit says a row was committed (``Waker``) or when
+``sync_timeout`` passes, then claims, sends and finishes batches until nothing is
+sendable. A connection error releases the row without using up a retry and makes
+every worker of the process back off together (0.1 s doubling to 60 s, one probe
+at a time, reset by the next success); any other error uses up a retry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import Any
+
+from neutrino.db.api import Database
+from neutrino.db.models.journal import CREATE, UPDATE
+from neutrino.journal.claims import Claimed, Outcome, claim, finish
+from neutrino.journal.client import (
+    BaseControllerClient,
+    ControllerConnectionError,
+    ControllerError,
+)
+from neutrino.journal.journal import utcnow
+
+LOG = logging.getLogger(__name__)
+
+RETRY_SLEEP_MIN = 0.1
+RETRY_SLEEP_MAX = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncSettings:
+    """The ``[ml2_sdn]`` values the workers and maintenance use."""
+
+    workers: int = 2
+    batch_size: int = 10
+    sync_timeout: float = 10.0
+    retry_count: int = 5
+    completed_rows_retention: int = 0
+    processing_timeout: float = 100.0
+    maintenance_interval: float = 300.0
+    enable_maintenance: bool = True
+
+    @classmethod
+    def from_conf(cls, group: Any) -> SyncSettings:
+        return cls(workers=group.sync_workers, batch_size=group.sync_batch_size,
+                   sync_timeout=group.sync_timeout, retry_count=group.retry_count,
+                   completed_rows_retention=group.completed_rows_retention,
+                   processing_timeout=group.processing_timeout,
+                   maintenance_interval=group.maintenance_interval,
+                   enable_maintenance=group.enable_maintenance)
+
+
+class Backoff:
+    """Shared exponential backoff after connection errors; ``now`` is monotonic seconds."""
+
+    def __init__(self, minimum: float = RETRY_SLEEP_MIN, maximum: float = RETRY_SLEEP_MAX
+                 ) -> None:
+        self.minimum, self.maximum = minimum, maximum
+        self.delay = 0.0
+        self._next_at = 0.0
+        self._probing = False
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        return self.delay > 0
+
+    def permit(self, now: float) -> float:
+        """0 when the caller may send now, else seconds to wait first."""
+        with self._lock:
+            if self.delay == 0:
+                return 0.0
+            if now < self._next_at:
+                return self._next_at - now
+            if self._probing:  # another worker is finding out whether it is back
+                return self.minimum
+            self._probing = True
+            return 0.0
+
+    def failure(self, now: float) -> None:
+        with self._lock:
+            self.delay = min(self.maximum, max(self.minimum, self.delay * 2))
+            self._next_at = now + self.delay
+            self._probing = False
+
+    def success(self) -> None:
+        with self._lock:
+            self.delay, self._probing = 0.0, False
+
+    def idle(self) -> None:
+        """The probe found nothing to send; let the next one try."""
+        with self._lock:
+            self._probing = False
+
+
+class Waker:
+    """Wakes waiting workers; a wake between a worker's claim and its wait is not lost."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.generation = 0
+
+    def wake(self) -> None:
+        with self._cond:
+            self.generation += 1
+            self._cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> bool:
+        """Wait until a wake after generation ``seen``, or ``timeout``; True if woken."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.generation != seen, timeout)
+
+
+def send(client: BaseControllerClient, row: Claimed) -> None:
+    """Apply one row on the controller, idempotently: replaying it converges.
+
+    A create the controller already has becomes an update (the row was sent
+    before its worker died); an update of something the controller lacks becomes
+    a create; deleting what is absent is done.
+    """
+    data = row.data or {"id": row.object_uuid}
+    if row.operation == CREATE:
+        try:
+            client.create(row.object_type, data)
+        except ControllerError as e:
+            if e.status != 409 or client.get(row.object_type, row.object_uuid) is None:
+                raise
+            client.update(row.object_type, row.object_uuid, data)
+    elif row.operation == UPDATE:
+        try:
+            client.update(row.object_type, row.object_uuid, data)
+        except ControllerError as e:
+            if e.status != 404:
+                raise
+            client.create(row.object_type, data)
+    else:
+        client.delete(row.object_type, row.object_uuid)
+
+
+class SyncWorker:
+    """One sync thread's loop; ``index`` spreads workers over the sendable rows."""
+
+    def __init__(self, index: int, db: Database, client: BaseControllerClient,
+                 settings: SyncSettings, backoff: Backoff, waker: Waker,
+                 stopping: threading.Event) -> None:
+        self.index, self.db, self.client, self.settings = index, db, client, settings
+        self.backoff, self.waker, self.stopping = backoff, waker, stopping
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._step()
+            except Exception:
+                LOG.exception("journal sync worker %d failed; going on", self.index)
+                self.stopping.wait(1.0)
+
+    def _step(self) -> None:
+        pause = self.backoff.permit(time.monotonic())
+        if pause > 0:
+            self.stopping.wait(pause)
+            return
+        seen = self.waker.generation
+        if not self.run_once():
+            self.backoff.idle()
+            self.waker.wait(seen, self.settings.sync_timeout)
+
+    def run_once(self) -> int:
+        """Claim one batch, send it and record the outcome; return the rows claimed."""
+        size = 1 if self.backoff.active else self.settings.batch_size
+        rows = claim(self.db, size, utcnow(), start=self.index)
+        if rows:
+            outcome = self.process(rows)
+            finish(self.db, outcome, self.settings.retry_count,
+                   self.settings.completed_rows_retention, utcnow())
+        return len(rows)
+
+    def process(self, rows: list[Claimed]) -> Outcome:
+        outcome = Outcome()
+        for i, row in enumerate(rows):
+            if self.stopping.is_set():
+                outcome.released.extend(rows[i:])
+                break
+            try:
+                send(self.client, row)
+            except ControllerConnectionError as e:
+                LOG.warning("controller unreachable (%s); backing off", e)
+                self.backoff.failure(time.monotonic())
+                outcome.released.extend(rows[i:])
+                outcome.release_reason = str(e)
+                break
+            except Exception as e:
+                LOG.warning("journal row %d (%s %s %s) refused: %s", row.seqnum,
+                            row.operation, row.object_type, row.object_uuid, e)
+                outcome.errors.append((row, f"{type(e).__name__}: {e}"))
+            else:
+                self.backoff.success()
+                outcome.completed.append(row)
+        return outcome

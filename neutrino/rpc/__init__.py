@@ -1,0 +1,1 @@
+"""Agent RPC over oslo.messaging: transport, topics, server callbacks, notifiers, client."""

@@ -1,0 +1,225 @@
+"""The whole system on one machine: server + RabbitMQ + namespaced hosts running real agents.
+
+One rig per module (building it costs seconds): an in-process API server with its RPC
+service on a private RabbitMQ virtual host, three hosts (namespaces with their own OVS)
+joined by a switched underlay for tunnels and by a fabric for ``physnet1``, and on each a
+``neutrino-ovs-agent`` subprocess reaching RabbitMQ through a TCP relay.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures import hosts
+from tests.fixtures.servers import ApiServer, make_database, start_api_server, write_config
+
+REPO = Path(__file__).resolve().parents[2]
+AGENT_BIN = Path(sys.executable).with_name("neutrino-ovs-agent")
+RABBIT = ("127.0.0.1", 5672)
+PHYSNET = "physnet1"
+PHYS_BRIDGE = "br-physnet1"
+
+
+def _rabbit_up() -> bool:
+    try:
+        with socket.create_connection(RABBIT, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _skip_reason() -> str | None:
+    ok, why = hosts.can_run_hosts()
+    if not ok:
+        return why
+    if not _rabbit_up():
+        return "RabbitMQ is not listening on 127.0.0.1:5672"
+    if shutil.which("rabbitmqctl") is None:
+        return "rabbitmqctl is needed to make a private virtual host"
+    return None
+
+
+def rabbit_vhost(cleanup: hosts.Cleanup) -> str:
+    """A private RabbitMQ virtual host, so parallel runs never consume each other's RPC."""
+    vhost = f"neutrino-e2e-{uuid.uuid4().hex[:8]}"
+    hosts.run(["rabbitmqctl", "-q", "add_vhost", vhost])
+    cleanup.add(hosts.run, ["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+    hosts.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"])
+    return vhost
+
+
+@dataclass
+class AgentHost:
+    """A host with its OVS, tunnel IP and agent process."""
+
+    host: hosts.OvsHost
+    tunnel_ip: str
+    name: str
+    config: Path
+    log: Path
+    proc: subprocess.Popen[Any] | None = None
+
+    def start_agent(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.host.netns, str(AGENT_BIN),
+                 "--config-file", str(self.config)],
+                stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                env={**os.environ, **self.host.env})
+
+    def stop_agent(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+@dataclass
+class Rig:
+    """Server, hosts and helpers for the tests."""
+
+    server: ApiServer
+    hosts: list[AgentHost]
+    cleanup: hosts.Cleanup
+    http: Any = None
+    vms: list[hosts.Vm] = field(default_factory=list)
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.http.request(method, f"/v2.0/{path}", json=body)
+        assert response.status_code < 300, f"{method} {path}: {response.text}"
+        return response.json() if response.content else None
+
+    def network(self, network_type: str, cidr: str, **provider: Any) -> tuple[str, str]:
+        """(network id, subnet id) of a new network of ``network_type`` with one subnet."""
+        body = {"name": f"e2e-{network_type}", "provider:network_type": network_type,
+                **{f"provider:{k}": v for k, v in provider.items()}}
+        net = self.api("POST", "networks", {"network": body})["network"]
+        subnet = self.api("POST", "subnets", {"subnet": {
+            "network_id": net["id"], "ip_version": 4, "cidr": cidr,
+            "enable_dhcp": False}})["subnet"]
+        return net["id"], subnet["id"]
+
+    def vm(self, where: AgentHost, network_id: str, subnet_id: str,
+           ip: str | None = None) -> tuple[dict[str, Any], hosts.Vm]:
+        """A port bound to ``where`` and a VM namespace plugged with its MAC and fixed IP."""
+        body: dict[str, Any] = {"network_id": network_id, "binding:host_id": where.name,
+                                "device_owner": "compute:nova"}
+        if ip:
+            body["fixed_ips"] = [{"subnet_id": subnet_id, "ip_address": ip}]
+        port = self.api("POST", "ports", {"port": body})["port"]
+        subnet = self.api("GET", f"subnets/{subnet_id}")["subnet"]
+        prefix = subnet["cidr"].split("/")[1]
+        address = port["fixed_ips"][0]["ip_address"]
+        vm = hosts.create_vm(self.cleanup, where.host, port["id"], port["mac_address"],
+                             f"{address}/{prefix}")
+        self.vms.append(vm)
+        return port, vm
+
+    def port_status(self, port_id: str) -> str:
+        return str(self.api("GET", f"ports/{port_id}")["port"]["status"])
+
+    def wait_active(self, *port_ids: str, timeout: float = 30) -> None:
+        hosts.wait_for(lambda: all(self.port_status(p) == "ACTIVE" for p in port_ids),
+                       timeout=timeout, interval=0.1, what=f"ports {port_ids} ACTIVE")
+
+    def wait_ping(self, vm: hosts.Vm, ip: str, timeout: float = 30) -> None:
+        hosts.wait_for(lambda: vm.ping(ip, count=1, timeout_s=1), timeout=timeout,
+                       interval=0.2, what=f"{vm.ip} -> {ip} ping")
+
+
+def _agent_config(path: Path, vhost: str, name: str, host: hosts.OvsHost,
+                  tunnel_ip: str) -> Path:
+    return write_config(path, {
+        "DEFAULT": {"host": name, "debug": "true",
+                    "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{vhost}",
+                    "rpc_response_timeout": 20},
+        "ovs": {"local_ip": tunnel_ip, "datapath_type": "netdev",
+                "ovsdb_connection": host.db, "bridge_mappings": f"{PHYSNET}:{PHYS_BRIDGE}"},
+        "agent": {"tunnel_types": "vxlan,gre", "l2_population": "true",
+                  "arp_responder": "true", "report_interval": 2, "polling_interval": 1},
+    })
+
+
+def _server(db_url: str, vhost: str) -> ApiServer:
+    from neutrino.rpc import service
+
+    server = start_api_server({
+        "DEFAULT": {"auth_strategy": "noauth", "service_plugins": ["agents"],
+                    "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{vhost}",
+                    "host": "e2e-server", "rpc_workers": 1},
+        "database": {"connection": db_url},
+        "ml2": {"type_drivers": ["flat", "vlan", "gre", "vxlan"],
+                "tenant_network_types": ["vxlan"],
+                "mechanism_drivers": ["openvswitch", "l2population"]},
+        "ml2_type_vlan": {"network_vlan_ranges": [f"{PHYSNET}:100:199"]},
+        "ml2_type_flat": {"flat_networks": [PHYSNET]},
+        "ml2_type_vxlan": {"vni_ranges": ["1001:2000"]},
+        "ml2_type_gre": {"tunnel_id_ranges": ["1:1000"]},
+    })
+    service.attach(server.server)
+    return server
+
+
+def _agents_alive(rig: Rig) -> bool:
+    agents = rig.api("GET", "agents")["agents"]
+    alive = {a["host"] for a in agents if a["alive"] and a["agent_type"] == "Open vSwitch agent"}
+    return all(h.name in alive for h in rig.hosts)
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("e2e")
+    with hosts.Cleanup() as cleanup, make_database("sqlite", base) as db_url:
+        vhost = rabbit_vhost(cleanup)
+        server = _server(db_url, vhost)
+        cleanup.add(server.stop)
+        cleanup.add(_detach, server)
+        ovs_hosts = [hosts.create_host(cleanup, base) for _ in range(3)]
+        ips = hosts.create_switched_underlay(cleanup, ovs_hosts)
+        fabric = hosts.create_fabric(cleanup)
+        agent_hosts = []
+        for index, (host, ip) in enumerate(zip(ovs_hosts, ips, strict=True)):
+            fabric.attach(cleanup, host, PHYS_BRIDGE)
+            hosts.start_relay(cleanup, host.netns, RABBIT[1])
+            name = f"e2e-host-{index}"
+            agent = AgentHost(host, ip, name, _agent_config(base / f"{name}.ini", vhost, name,
+                                                             host, ip), base / f"{name}.log")
+            agent.start_agent()
+            cleanup.add(agent.stop_agent)
+            agent_hosts.append(agent)
+        http = server.http()
+        cleanup.add(http.close)
+        rig = Rig(server=server, hosts=agent_hosts, cleanup=cleanup, http=http)
+        try:
+            hosts.wait_for(lambda: _agents_alive(rig), timeout=60, what="agents alive")
+        except TimeoutError:
+            pytest.fail("agents did not report: " + agent_hosts[0].log_tail())
+        yield rig
+
+
+def _detach(server: ApiServer) -> None:
+    from neutrino.rpc import service
+
+    service.detach(server.server)

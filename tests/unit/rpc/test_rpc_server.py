@@ -1,0 +1,34 @@
+"""The agent RPC end to end on the in-process bus: heartbeats, devices, l2pop, tunnels."""
+
+from __future__ import annotations
+
+from tests.fixtures.sim_agents import RpcRig
+from tests.unit.rpc import scenarios
+
+
+def test_report_state_new_alive_revived(rig: RpcRig) -> None:
+    scenarios.report_state_new_alive_revived(rig)
+
+
+def test_device_up_down_and_l2pop_only_to_relevant_hosts(rig: RpcRig) -> None:
+    scenarios.device_up_down_and_l2pop_targets(rig)
+
+
+def test_ip_change_and_port_update_are_targeted(rig: RpcRig) -> None:
+    scenarios.ip_change_and_port_update(rig)
+
+
+def test_unknown_and_unbound_devices(rig: RpcRig) -> None:
+    scenarios.unknown_and_unbound_devices(rig)
+
+
+def test_tunnel_sync_and_remap(rig: RpcRig) -> None:
+    scenarios.tunnel_sync_and_remap(rig)
+
+
+def test_agents_api(rig: RpcRig) -> None:
+    scenarios.agents_api(rig)
+
+
+def test_binding_follows_agents(rig: RpcRig) -> None:
+    scenarios.binding_follows_agents(rig)
