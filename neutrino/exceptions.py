@@ -221,11 +221,13 @@ class InvalidIpForSubnet(BadRequest):
 
 
 class InvalidIpForNetwork(BadRequest):
-    message = "IP address %(ip_address)s is not a valid IP for any of the subnets on the specified network."
+    message = ("IP address %(ip_address)s is not a valid IP for any of the subnets on the "
+               "specified network.")
 
 
 class InvalidSharedSetting(Conflict):
-    message = "Unable to reconfigure sharing settings for network %(network)s. Multiple tenants are using it."
+    message = ("Unable to reconfigure sharing settings for network %(network)s. Multiple "
+               "tenants are using it.")
 
 
 class InvalidRevisionNumberHeader(BadRequest):

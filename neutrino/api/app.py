@@ -103,6 +103,18 @@ class Server:
     falcon_app: falcon.App
     wsgi_app: Any
     policy: Policy
+    rpc: Any = None
+
+    def stop(self) -> None:
+        """Stop the RPC servers and background workers; close the database pool."""
+        from neutrino.rpc import service as rpc_service
+
+        rpc_service.detach(self)
+        for plugin in [self.core_plugin, *self.service_plugins]:
+            stop = getattr(plugin, "stop", None)
+            if stop is not None:
+                stop()
+        self.db.dispose()
 
 
 def parent_lookup(db: Database) -> Any:
@@ -126,8 +138,12 @@ def parent_lookup(db: Database) -> Any:
     return lookup
 
 
-def build(conf: Any, db: Database | None = None) -> Server:
-    """Load the plugins named by ``conf`` and build the application around them."""
+def build(conf: Any, db: Database | None = None, with_rpc: bool = True) -> Server:
+    """Load the plugins named by ``conf`` and build the application around them.
+
+    With ``with_rpc`` the server also serves the agents' RPC (``[DEFAULT]
+    rpc_workers`` servers on ``transport_url``) and notifies them.
+    """
     db = db or Database(conf.database.connection, max_retries=conf.database.max_retries,
                         pool_size=conf.database.max_pool_size,
                         max_overflow=conf.database.max_overflow,
@@ -135,6 +151,8 @@ def build(conf: Any, db: Database | None = None) -> Server:
     core = load_core_plugin(conf, db)
     services = load_service_plugins(conf, db, core)
     policy = Policy(conf)
+    for service in services:
+        policy.add_defaults(getattr(service, "policy_rules", {}))
     auth_mw = NoAuthMiddleware() if conf.auth_strategy == "noauth" \
         else KeystoneContextMiddleware()
     app = falcon.App(middleware=[NulMiddleware(), JsonSuffixMiddleware(), auth_mw])
@@ -175,4 +193,9 @@ def build(conf: Any, db: Database | None = None) -> Server:
     app.add_route("/v2.0", V2Resource(resources))
 
     wsgi = wrap_keystone(app, conf) if conf.auth_strategy == "keystone" else app
-    return Server(conf, db, core, services, app, wsgi, policy)
+    server = Server(conf, db, core, services, app, wsgi, policy)
+    if with_rpc:
+        from neutrino.rpc import service as rpc_service
+
+        rpc_service.attach(server)
+    return server

@@ -141,6 +141,12 @@ class Policy:
         self.enforcer.load_rules()
         self._next_reload = time.monotonic() + 1.0
 
+    def add_defaults(self, rules: Mapping[str, str]) -> None:
+        """Register a plugin's default rules; a policy file still overrides them."""
+        self.enforcer.register_defaults(
+            [policy.RuleDefault(name, check) for name, check in rules.items()])
+        self.enforcer.load_rules(force_reload=True)
+
     def _rules(self) -> Any:
         # Enforcer.enforce() re-reads the policy file's state on every call, which
         # dominated request time; a changed file is picked up within a second instead.

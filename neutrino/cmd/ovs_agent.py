@@ -63,7 +63,8 @@ def build(conf: Any) -> tuple[Any, list[Any]]:
     agent.start()
     consumers = start_consumers(transport, config.host, agent,
                                 consumer_topics(config.l2_population))
-    monitor = VifMonitor(connection, agent.vif_changed)
+    monitor = VifMonitor(connection, agent.vif_changed,
+                         bridge=config.topology.integration_bridge)
     monitor.start()
     return agent, [monitor, consumers, _Closer(close_ovsdb_api, api),
                    _Closer(transport.cleanup)]

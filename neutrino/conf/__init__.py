@@ -71,4 +71,19 @@ def validate(conf: cfg.ConfigOpts) -> None:
                 getattr(group, name)
             except (cfg.ConfigFileValueError, ValueError) as exc:
                 section = group_name or "DEFAULT"
-                raise ConfigError(f"bad value for [{section}] {name}: {exc}") from exc
+                reason = str(exc).rsplit(" is not valid: ", 1)[-1]
+                where = _file_setting(conf, section, name)
+                raise ConfigError(f"{where}: bad value for [{section}] {name}: {reason}"
+                                  ) from exc
+
+
+def _file_setting(conf: cfg.ConfigOpts, section: str, name: str) -> str:
+    """The last config file that sets ``[section] name`` (the one that wins)."""
+    found = "command line"
+    for path in conf.config_file or []:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.read(path)
+        if parser.has_option(section, name) and (section != "DEFAULT"
+                                                 or name in parser.defaults()):
+            found = path
+    return found

@@ -158,12 +158,10 @@ def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
     candidates = _free_candidates(session, subnet)
     window = [c for _, c in zip(range(_WINDOW), candidates, strict=False)]
     random.shuffle(window)
-    collisions = 0
-    for value in _chain(window, candidates):
+    for collisions, value in enumerate(_chain(window, candidates), start=1):
         ip = str(netaddr.IPAddress(value, version))
         if _insert(session, subnet, port_id, ip):
             return ip
-        collisions += 1
         if collisions >= _MAX_COLLISIONS:
             from neutrino.db.api import RetryRequest
             raise RetryRequest()

@@ -18,5 +18,9 @@ def load_core_plugin(conf: Any, db: Any) -> Any:
 
 
 def load_service_plugins(conf: Any, db: Any, core: Any) -> list[Any]:
-    return [load_class("neutrino.service_plugins", name.strip())(conf, db, core)
-            for name in conf.service_plugins if name.strip()]
+    """The configured service plugins plus those the core plugin always brings
+    (``implicit_service_plugins``: ML2 serves the agents API, as in Neutron)."""
+    names = [*getattr(core, "implicit_service_plugins", ()),
+             *(n.strip() for n in conf.service_plugins if n.strip())]
+    return [load_class("neutrino.service_plugins", name)(conf, db, core)
+            for name in dict.fromkeys(names)]

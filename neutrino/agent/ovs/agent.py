@@ -179,6 +179,7 @@ class OvsAgent:
         self._down: set[str] = set()
         self._fdb_seen: set[str] = set()
         self._resync = True
+        self._refresh_flows = True  # read the switch on the next sync (else: last pushed)
         self._first_sync = True
         self._refresh_tunnels = True
         self._warm_until: float | None = None  # previous run's flows kept until then
@@ -286,13 +287,23 @@ class OvsAgent:
                 return
 
     def _converge(self) -> None:
-        if self._resync:
-            self._prepare_resync()
-        self._bind_pending()
-        self._unbind_gone()
-        self._sync_dataplane()
-        self._report_devices()
-        self._finish_warmup()
+        phases: list[tuple[str, float]] = []
+        started = last = self._clock()
+        for name, phase in (("resync", self._prepare_resync if self._resync else None),
+                            ("details", self._bind_pending), ("unbind", self._unbind_gone),
+                            ("dataplane", self._sync_dataplane),
+                            ("report", self._report_devices),
+                            ("warmup", self._finish_warmup)):
+            if phase is None:
+                continue
+            phase()
+            now = self._clock()
+            phases.append((name, now - last))
+            last = now
+        if last - started >= 0.001:  # like Neutron's "rpc_loop - iteration ... Elapsed"
+            LOG.debug("%s: iteration %d took %.1f ms (%s)", self.config.host, self.iterations,
+                      (last - started) * 1000,
+                      ", ".join(f"{n} {d * 1000:.1f}" for n, d in phases if d >= 0.0005))
 
     # events ----------------------------------------------------------------------------------
 
@@ -408,7 +419,11 @@ class OvsAgent:
         except BridgeError as exc:
             LOG.warning("%s: bridge set-up after OVS restart failed: %s", self.config.host,
                         exc)
+        if self.bridges is not None:
+            for bridge in self.bridges.all().values():
+                bridge.forget_flows()  # the restart took every flow with it
         self._last_state = None
+        self._refresh_flows = True
         self._tags.clear()
         self._resync = True
         self._emit("ovs_restarted", {})
@@ -424,6 +439,7 @@ class OvsAgent:
         self._tunnel_sync()
         self._report_unplugged()
         self._refresh_tunnels = True
+        self._refresh_flows = True
         self._last_state = None
         self._resync = False
 
@@ -605,7 +621,9 @@ class OvsAgent:
             desired = flows.compute_flows(state, bridges.int_br.name,
                                           bridges.tun_br.name if bridges.tun_br else "br-tun")
             for name, bridge in bridges.all().items():
-                bridge.sync_flows(desired.get(name, frozenset()), self.cookie)
+                bridge.sync_flows(desired.get(name, frozenset()), self.cookie,
+                                  refresh=self._refresh_flows)
+            self._refresh_flows = False
             self._last_state = state
             self._emit("flows_synced", {"state": state})
         if deleting and bridges.tun_br is not None:

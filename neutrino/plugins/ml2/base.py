@@ -7,6 +7,7 @@ deadlock), then the postcommits; a failed create postcommit undoes the create.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -142,8 +143,6 @@ class Ml2Base:
         def undo(result: Any) -> None:
             items = result if isinstance(result, list) else [result]
             for item in items:
-                try:
+                with contextlib.suppress(exc.NotFound):
                     delete(admin_context(), item["id"])
-                except exc.NotFound:
-                    pass
         return undo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -179,10 +180,9 @@ class NetworkMixin(Ml2Base):
 
         net, contexts = self.db.retrying(attempt)
         for method, context in contexts:
-            try:
+            # Deletes are not undone; the manager logged the driver's error.
+            with contextlib.suppress(exc.NeutronException):
                 self.mechanism_manager.postcommit(method, context)
-            except exc.NeutronException:
-                pass  # deletes are not undone; the manager logged the driver's error
         self.events.publish("network", "after_delete", ctx, net)
 
     def get_network(self, ctx: Context, net_id: str) -> dict[str, Any]:

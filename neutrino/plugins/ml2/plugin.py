@@ -13,6 +13,8 @@ class Ml2Plugin(NetworkMixin, SubnetMixin, PortMixin):
     ``delete_<r>(ctx, id)``, ``get_<r>(ctx, id)``, ``get_<r>s(ctx, filters, page)``.
     """
 
+    implicit_service_plugins = ("agents",)
+
     supported_extension_aliases = [
         "allowed-address-pairs", "binding", "extra_dhcp_opt", "external-net",
         "filter-validation", "multi-provider", "net-mtu", "net-mtu-writable",

@@ -111,6 +111,10 @@ def test_canary_detects_vswitchd_restart(api: Any, host: hosts.OvsHost) -> None:
     host.start_vswitchd()
     hosts.wait_for(lambda: check_canary(int_br) is not OvsStatus.DEAD, what="vswitchd up")
     assert check_canary(int_br) is OvsStatus.RESTARTED
+    # the bridge still believes its flows are in place: nothing to push
+    assert int_br.sync_flows(flows.int_flows(sample_state()), COOKIE).empty
+    # so the agent, told by the canary, makes it read the switch again
+    int_br.forget_flows()
     int_br.sync_flows(flows.int_flows(sample_state()), COOKIE)
     assert check_canary(int_br) is OvsStatus.NORMAL
 
@@ -142,3 +146,24 @@ def test_vif_monitor_reports_plug_and_unplug(cleanup: hosts.Cleanup, api: Any,
     assert vif.ofport == hosts.ofport(host, vm.tap)
     host.vsctl("del-port", "br-int", vm.tap)
     assert _next_change(events, "port-1", VifChange.DELETED).name == vm.tap
+
+
+def test_vif_monitor_ignores_vifs_on_other_bridges(cleanup: hosts.Cleanup, api: Any,
+                                                   host: hosts.OvsHost) -> None:
+    _bridge(api, host, "br-int")
+    _bridge(api, host, "br-tun")
+    events: queue.Queue = queue.Queue()
+    monitor = VifMonitor(host.db, lambda change, vif: events.put((change, vif)))
+    monitor.start()
+    cleanup.add(monitor.stop)
+    elsewhere = hosts.create_vm(cleanup, host, "port-tun", "fa:16:3e:00:00:21",
+                                "198.51.100.21/24", bridge="br-tun")
+    vm = hosts.create_vm(cleanup, host, "port-int", "fa:16:3e:00:00:22", "198.51.100.22/24")
+    _next_change(events, "port-int", VifChange.ADDED)
+    # moving the VIF off br-int is its deletion for this agent
+    host.vsctl("del-port", "br-int", vm.tap, "--", "add-port", "br-tun", vm.tap)
+    assert _next_change(events, "port-int", VifChange.DELETED).name == vm.tap
+    seen = []
+    while not events.empty():
+        seen.append(events.get_nowait()[1].port_id)
+    assert elsewhere.port_id not in seen

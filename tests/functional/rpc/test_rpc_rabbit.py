@@ -7,6 +7,7 @@ never see each other's messages.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 
 from neutrino.rpc import client

@@ -20,7 +20,7 @@ from neutrino.agent.ovs.bridge import (
     tunnel_port_name,
 )
 from neutrino.agent.ovs.flowtable import make_flow
-from neutrino.agent.ovs.monitor import VifChange, classify
+from neutrino.agent.ovs.monitor import VifChange, bridge_vifs, diff_vifs
 from neutrino.agent.ovs.state import (
     FLOODING_ENTRY,
     PortInfo,
@@ -189,22 +189,39 @@ def test_ovs_bridge_sends_one_bundle_adds_first() -> None:
     assert lines[-1] == "delete_strict table=22,priority=1,cookie=0x5eed/-1,dl_vlan=9"
 
 
-# monitor event classification ---------------------------------------------------------------
+# VIF monitor snapshots ---------------------------------------------------------------------
 
-def _row(ids: dict[str, str] | None, ofport: list[int] | None = None) -> SimpleNamespace:
-    return SimpleNamespace(name="tap1", ofport=ofport or [], external_ids=ids or {})
+def _bridge_row(name: str, *interfaces: SimpleNamespace) -> SimpleNamespace:
+    ports = [SimpleNamespace(name=i.name, interfaces=[i]) for i in interfaces]
+    return SimpleNamespace(name=name, ports=ports)
 
 
-def test_classify_vif_events() -> None:
-    vif_ids = {"iface-id": "port-1", "attached-mac": "fa:16:3e:00:00:01"}
-    added = classify("create", _row(vif_ids), None)
-    assert added is not None and added[0] is VifChange.ADDED and added[1].ofport is None
-    updated = classify("update", _row(vif_ids, [7]), SimpleNamespace(ofport=[]))
-    assert updated is not None and updated[0] is VifChange.UPDATED and updated[1].ofport == 7
-    assert classify("create", _row({}), None) is None
-    gone = classify("update", _row({}), SimpleNamespace(external_ids=vif_ids))
-    assert gone is not None and gone[0] is VifChange.DELETED and gone[1].port_id == "port-1"
-    tagged = classify("update", _row(vif_ids, [7]), SimpleNamespace(external_ids={}))
-    assert tagged is not None and tagged[0] is VifChange.ADDED
-    deleted = classify("delete", _row(vif_ids, [7]), None)
-    assert deleted is not None and deleted[0] is VifChange.DELETED
+def _iface(name: str, port_id: str | None, ofport: int | None = None) -> SimpleNamespace:
+    ids = {"iface-id": port_id, "attached-mac": "fa:16:3e:00:00:01"} if port_id else {}
+    return SimpleNamespace(name=name, ofport=[ofport] if ofport else [], external_ids=ids)
+
+
+def test_bridge_vifs_only_counts_vifs_on_the_integration_bridge() -> None:
+    tables = [_bridge_row("br-int", _iface("tap1", "port-1", 7), _iface("patch-tun", None)),
+              _bridge_row("br-tun", _iface("vxlan-c0000202", None)),
+              _bridge_row("br-other", _iface("tap2", "port-2", 3))]
+    vifs = bridge_vifs(tables, "br-int")
+    assert list(vifs) == ["tap1"]
+    assert (vifs["tap1"].port_id, vifs["tap1"].ofport) == ("port-1", 7)
+
+
+def test_diff_vifs_added_updated_deleted_and_replayed() -> None:
+    plugged = bridge_vifs([_bridge_row("br-int", _iface("tap1", "port-1"))], "br-int")
+    with_ofport = bridge_vifs([_bridge_row("br-int", _iface("tap1", "port-1", 7))], "br-int")
+    assert diff_vifs({}, plugged) == [(VifChange.ADDED, plugged["tap1"])]
+    assert diff_vifs(plugged, with_ofport) == [(VifChange.UPDATED, with_ofport["tap1"])]
+    assert diff_vifs(with_ofport, with_ofport) == []  # a replayed snapshot is no news
+    assert diff_vifs(with_ofport, {}) == [(VifChange.DELETED, with_ofport["tap1"])]
+    # the same interface now names another port: the old one went, a new one came
+    other = bridge_vifs([_bridge_row("br-int", _iface("tap1", "port-9", 7))], "br-int")
+    assert diff_vifs(with_ofport, other) == [(VifChange.DELETED, with_ofport["tap1"]),
+                                             (VifChange.ADDED, other["tap1"])]
+    # moved to another bridge: gone from br-int
+    moved = bridge_vifs([_bridge_row("br-int"), _bridge_row("br-x", _iface("tap1", "port-1"))],
+                        "br-int")
+    assert diff_vifs(with_ofport, moved) == [(VifChange.DELETED, with_ofport["tap1"])]

@@ -163,8 +163,8 @@ def test_bulk_disabled_is_400(make_server):
 # --- fuzz: nothing a client sends makes a 500 --------------------------------------------
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=300),
+    st.none() | st.booleans() | st.integers(-2**70, 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=300),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=20), inner,
                                                                  max_size=3),
     max_leaves=8)
@@ -285,7 +285,8 @@ def test_fuzz_list_queries(client, query):
     assert resp.status_code < 500, resp.text
 
 
-@pytest.mark.parametrize("name", ["nul\x00byte", "nul\x00", "emoji \U0001f680 ok", "ünïcödé", "x" * 255])
+@pytest.mark.parametrize("name", ["nul\x00byte", "nul\x00", "emoji \U0001f680 ok", "ünïcödé",
+                                  "x" * 255])
 def test_awkward_strings_never_500(client, name):
     resp = client.post("/v2.0/networks", json={"network": {"name": name}})
     assert resp.status_code in (201, 400), resp.text
@@ -297,7 +298,8 @@ def test_awkward_strings_never_500(client, name):
 def test_nul_in_path_or_query_is_400(client):
     net = network(client)
     for path in ("/v2.0/networks/a%00b", "/v2.0/networks?name=a%00b",
-                 f"/v2.0/networks/{net['id']}/tags/a%00b", "/v2.0/ports?fixed_ips=ip_address%3D%00"):
+                 f"/v2.0/networks/{net['id']}/tags/a%00b",
+                 "/v2.0/ports?fixed_ips=ip_address%3D%00"):
         assert_error(client.get(path), 400)
     assert_error(client.put(f"/v2.0/networks/{net['id']}/tags/a%00b"), 400)
     resp = client.put(f"/v2.0/networks/{net['id']}/tags", json={"tags": ["a\x00"]})
@@ -317,7 +319,8 @@ def test_large_gre_ids_never_500(client, backend, segid):
         client.delete(f"/v2.0/networks/{resp.json()['network']['id']}")
 
 
-@pytest.mark.parametrize("query", ["mtu=9223372036854775808", "revision_number=-99999999999999999999",
+@pytest.mark.parametrize("query", ["mtu=9223372036854775808",
+                                   "revision_number=-99999999999999999999",
                                    "limit=99999999999999999999", "ip_version=1e3"])
 def test_out_of_range_numbers_in_queries_never_500(client, query):
     collection = "subnets" if query.startswith("ip_version") else "networks"
