@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -20,12 +21,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(conf)
     require_current_schema(conf.database.connection)
+    # SIGTERM unwinds like Ctrl-C, so atexit hooks (journal workers handing back
+    # their rows, RPC servers stopping) run instead of leaving work for timeouts.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     workers = conf.api_workers or 0
     if workers >= 1:
         serve.serve_gunicorn(lambda: api_app.build(make_conf(args)).wsgi_app,
                              conf.bind_host, conf.bind_port, workers)
     else:
-        serve.serve_forever(api_app.build(conf).wsgi_app, conf.bind_host, conf.bind_port)
+        server = api_app.build(conf)
+        try:
+            serve.serve_forever(server.wsgi_app, conf.bind_host, conf.bind_port)
+        finally:
+            server.stop()
     return 0
 
 

@@ -11,6 +11,7 @@ import configparser
 from collections.abc import Sequence
 
 from oslo_config import cfg
+from oslo_policy import opts as policy_opts
 
 from neutrino.conf import common, database, journal, ml2, rpc
 
@@ -29,6 +30,10 @@ class ConfigError(Exception):
 
 
 def register_all(conf: cfg.ConfigOpts) -> None:
+    # oslo.policy registers [oslo_policy] only when an Enforcer is made; registering
+    # it here lets files and overrides set policy_file like any other option.
+    for group, opts in policy_opts.list_opts():
+        conf.register_opts(opts, group=group)
     common.register(conf)
     database.register(conf)
     ml2.register(conf)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.db.models import IPAllocation, IPAllocationPool
+from neutrino.db.models import IPAllocation, IPAllocationPool, Subnet
 
 SLAAC_MODES = ("slaac", "dhcpv6-stateless")
 # Concurrent requests start from a random free address within this window, so that
@@ -120,6 +120,23 @@ def check_specific_ip(subnet: dict[str, Any], ip: str) -> None:
         raise exc.InvalidIpForSubnet(ip_address=ip)
 
 
+def lock_subnet(session: Session, subnet_id: str) -> None:
+    """Serialise allocation on one subnet until this transaction ends.
+
+    Without it, concurrent (bulk) creates insert addresses in crossing orders and
+    wait on each other's uncommitted rows — a deadlock cycle on PostgreSQL and
+    MariaDB. One row lock per subnet, taken before the first allocation, orders
+    them instead; the primary key still arbitrates. SQLite's writers are already
+    serialised by BEGIN IMMEDIATE.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    locked = session.info.setdefault("ipam_locked_subnets", set())
+    if subnet_id not in locked:
+        session.execute(select(Subnet.id).where(Subnet.id == subnet_id).with_for_update())
+        locked.add(subnet_id)
+
+
 def _insert(session: Session, subnet: dict[str, Any], port_id: str, ip: str) -> bool:
     try:
         with session.begin_nested():
@@ -135,6 +152,7 @@ def allocate_specific(session: Session, subnet: dict[str, Any], port_id: str,
                       ip: str) -> str:
     ip = str(netaddr.IPAddress(ip))
     check_specific_ip(subnet, ip)
+    lock_subnet(session, subnet["id"])
     if not _insert(session, subnet, port_id, ip):
         raise exc.IpAddressInUse(net_id=subnet["network_id"], ip_address=ip)
     return ip
@@ -155,6 +173,7 @@ def _free_candidates(session: Session, subnet: dict[str, Any]) -> Iterator[int]:
 def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
     """Take a free address of the subnet's pools; IpAddressGenerationFailure if none."""
     version = subnet["ip_version"]
+    lock_subnet(session, subnet["id"])
     candidates = _free_candidates(session, subnet)
     window = [c for _, c in zip(range(_WINDOW), candidates, strict=False)]
     random.shuffle(window)

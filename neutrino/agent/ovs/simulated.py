@@ -8,7 +8,8 @@ RPC for benchmarks (``bench/l2pop.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import concurrent.futures
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,17 +93,52 @@ def simulated_ip(index: int) -> str:
     return f"10.{64 + index // 65536}.{(index // 256) % 256}.{index % 256}"
 
 
+def fleet_transport(url: str, pool_size: int) -> Any:
+    """One RPC transport for a whole simulated fleet, with a sending pool of ``pool_size``.
+
+    Every agent of the fleet sends through it; oslo.messaging's default pool (30
+    connections, ``rpc_conn_pool_size``) would make hundreds of agents queue behind each
+    other at start-up. A private ConfigOpts keeps the server's own settings untouched.
+    """
+    from oslo_config import cfg
+
+    from neutrino.conf import rpc as rpc_conf
+    from neutrino.rpc.transport import make_transport
+
+    conf = cfg.ConfigOpts()
+    rpc_conf.register(conf)
+    conf(args=[], project="neutrino-simulated-fleet", default_config_files=[])
+    conf.set_override("rpc_conn_pool_size", pool_size, group="oslo_messaging_rabbit")
+    return make_transport(conf, url)
+
+
+def _in_parallel(work: Callable[[Any], Any], items: Iterable[Any], workers: int) -> None:
+    items = list(items)
+    if not items:
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        for future in [pool.submit(work, item) for item in items]:
+            future.result()
+
+
 class SimulatedFleet:
-    """N simulated hosts, each with an agent over RPC (consumers on ``transport``)."""
+    """N simulated hosts, each with an agent over RPC, all sharing one ``transport``.
+
+    Each host still has its own consumers (``<topic>.<host>`` and the fanout queue), so
+    the broker delivers to it exactly what it would deliver to a real agent; that is what
+    the l2pop benchmark counts. Starting and stopping the consumers is done in parallel:
+    one at a time, hundreds of them take minutes.
+    """
 
     def __init__(self, transport: Any, count: int, prefix: str = "sim",
-                 consumer_topics: Iterable[str] | None = None) -> None:
+                 consumer_topics: Iterable[str] | None = None, workers: int = 32) -> None:
         from neutrino.agent.ovs.messaging import RpcPluginApi, RpcStateReportApi
 
         self.transport = transport
         self.hosts: list[SimulatedHost] = []
-        self._consumers: list[Any] = []
+        self._servers: list[Any] = []
         self._topics = consumer_topics
+        self._workers = workers
         state = RpcStateReportApi(transport, timeout=30)
         for index in range(count):
             host = SimulatedHost(f"{prefix}-{index:04d}")
@@ -111,19 +147,29 @@ class SimulatedFleet:
             self.hosts.append(host)
 
     def start(self) -> None:
-        """Start every agent's loop, heartbeat and RPC consumers."""
+        """Start every agent's RPC consumers, then its loop and heartbeat."""
         from neutrino.agent.ovs.messaging import consumer_topics, start_consumers
 
+        names = consumer_topics(True, self._topics)
+
+        def consume(host: SimulatedHost) -> None:
+            assert host.agent is not None
+            consumer = start_consumers(self.transport, host.name, host.agent, names)
+            self._servers.extend(consumer.take_servers())
+
+        _in_parallel(consume, self.hosts, self._workers)
         for host in self.hosts:
             assert host.agent is not None
             host.agent.start()
-            names = consumer_topics(True, self._topics)
-            self._consumers.append(start_consumers(self.transport, host.name, host.agent,
-                                                   names))
 
     def stop(self) -> None:
-        for consumers in self._consumers:
-            consumers.stop()
-        for host in self.hosts:
-            if host.agent is not None:
-                host.agent.stop()
+        """Stop every consumer (together) and every agent; flows stay, as on real hosts."""
+        from neutrino.rpc.client import stop_servers
+
+        agents = [host.agent for host in self.hosts if host.agent is not None]
+        for agent in agents:
+            agent.stop(timeout=0)  # only signals; joined below
+        servers, self._servers = self._servers, []
+        stop_servers(servers)
+        for agent in agents:
+            agent.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neutrino.db.base import UUID_LEN, Base, StandardAttrs
@@ -28,6 +28,7 @@ class NetworkSegment(Base):
         String(UUID_LEN), ForeignKey("networks.id", ondelete="CASCADE"), index=True)
     network_type: Mapped[str] = mapped_column(String(32))
     physical_network: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    segmentation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # BIGINT: GRE keys go up to 2**32-1, beyond a signed 32-bit INTEGER.
+    segmentation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     segment_index: Mapped[int] = mapped_column(Integer, default=0)
     is_dynamic: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -76,6 +76,13 @@ class Ml2Base:
         self.type_manager.initialize()
         self.mechanism_manager.initialize()
 
+    def stop(self) -> None:
+        """Stop what mechanism drivers run in the background (journal workers …)."""
+        for driver in self.mechanism_manager.drivers:
+            stop = getattr(driver, "stop", None)
+            if stop is not None:
+                stop()
+
     # --- the precommit/postcommit contract ----------------------------------------
 
     def run(self, method: str, in_tx: Callable[[Session], tuple[Any, list[Any]]],

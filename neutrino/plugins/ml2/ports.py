@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, exists, insert, or_, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -394,15 +394,29 @@ class PortMixin(Ml2Base):
             return resources.load_ports(session, ids)
 
     def update_port_status(self, ctx: Context, port_id: str, status: str) -> bool:
-        """Set a port's status (agents report devices up/down); False if it is gone."""
-        def attempt() -> bool:
-            with self.db.transaction() as session:
-                done = session.execute(update(Port).where(
-                    Port.id == port_id, Port.status != status).values(status=status))
-                return bool(done.rowcount)  # type: ignore[attr-defined]
+        """Set a port's status (agents report devices up/down); False if unchanged or gone.
 
-        changed = self.db.retrying(attempt)
-        if changed:
-            port = self.get_port(ctx, port_id)
-            self.events.publish("port", "after_update", ctx, port, None)
-        return changed
+        As in Neutron, a status change is a port update for the mechanism drivers
+        (precommit in the transaction, postcommit after it), so an SDN controller
+        hears of it too. The after_update event carries ``original=None``: the RPC
+        layer tells status changes apart from API updates by that.
+        """
+        def in_tx(session: Session) -> tuple[dict[str, Any] | None, list[Any]]:
+            row = session.execute(select(Port.network_id, Port.status).where(
+                Port.id == port_id)).first()
+            if row is None or row.status == status:
+                return None, []
+            original = resources.load_ports(session, [port_id])[0]
+            self.bump(session, Port, port_id, {"status": status})
+            port = {**original, "status": status}
+            network, segments = resources.load_network(session, row.network_id)
+            mech_ctx = api.PortContext(self, ctx, session, port, network or {}, segments,
+                                       original)
+            self.mechanism_manager.precommit("update_port", mech_ctx)
+            return port, [mech_ctx]
+
+        port = self.run("update_port", in_tx)
+        if port is None:
+            return False
+        self.events.publish("port", "after_update", ctx, self.get_port(ctx, port_id), None)
+        return True

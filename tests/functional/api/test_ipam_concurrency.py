@@ -72,3 +72,38 @@ def test_no_ip_is_allocated_twice(tmp_path):
             listed = http.get("/v2.0/ports", params={"network_id": net_id}).json()["ports"]
         assert sorted(p["fixed_ips"][0]["ip_address"] for p in listed) == sorted(ips)
     assert (tmp_path / "server.log").read_text().count("Booting worker") == 2
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_concurrent_bulk_creates_do_not_deadlock(backend: str, tmp_path) -> None:
+    """Bulk creates on one subnet, in parallel: every request succeeds, IPs unique."""
+    from tests.conftest import ML2_TEST_CONFIG
+    from tests.fixtures.servers import start_api_server
+
+    with make_database(backend, tmp_path) as url:
+        server = start_api_server({**ML2_TEST_CONFIG, "DEFAULT": {"auth_strategy": "noauth"},
+                                   "database": {"connection": url}})
+        try:
+            with server.http() as http:
+                net_id = http.post("/v2.0/networks", json={"network": {}}).json()[
+                    "network"]["id"]
+                http.post("/v2.0/subnets", json={"subnet": {
+                    "network_id": net_id, "cidr": "10.88.0.0/22", "ip_version": 4}}
+                          ).raise_for_status()
+
+            def bulk(_: int) -> list[str]:
+                with server.http() as http:
+                    got = []
+                    for _ in range(4):
+                        resp = http.post("/v2.0/ports", json={
+                            "ports": [{"network_id": net_id}] * 10})
+                        assert resp.status_code == 201, resp.text
+                        got += [p["fixed_ips"][0]["ip_address"]
+                                for p in resp.json()["ports"]]
+                    return got
+
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                ips = [ip for chunk in pool.map(bulk, range(8)) for ip in chunk]
+            assert len(ips) == len(set(ips)) == 8 * 4 * 10
+        finally:
+            server.stop()

@@ -162,6 +162,49 @@ def test_ovs_restart_is_detected_and_flows_rebuilt(host: SimulatedHost,
     assert agent.check_ovs() == OvsStatus.NORMAL
 
 
+def test_port_up_syncs_from_the_last_pushed_flows_without_reading_the_switch(
+        host: SimulatedHost, plugin: FakePlugin) -> None:
+    agent = make_agent(host, plugin)
+    agent.run_until_idle()
+    dumps = {name: br.dumps for name, br in host.bridges.items()}
+    bundles = {name: br.bundles_applied for name, br in host.bridges.items()}
+    host.plug(PORT, MAC)
+    agent.run_until_idle()
+    assert {name: br.dumps for name, br in host.bridges.items()} == dumps
+    # one bundle on each bridge whose flows changed, none on the others
+    changed = {name for name, br in host.bridges.items() if br.bundles_applied != bundles[name]}
+    assert changed == {"br-int", "br-tun"}
+    assert all(br.bundles_applied - bundles[name] == 1
+               for name, br in host.bridges.items() if name in changed)
+
+
+def test_resync_reads_the_switch_and_repairs_flows_removed_behind_its_back(
+        host: SimulatedHost, plugin: FakePlugin) -> None:
+    agent = make_agent(host, plugin)
+    host.plug(PORT, MAC)
+    agent.run_until_idle()
+    expected = host.int_br.dump_flows()
+    victim = sorted(f for f in expected if is_agent_cookie(f.cookie))[0]
+    host.int_br.flows = expected - {victim}  # an operator's del-flows
+    agent.run_until_idle()
+    assert victim not in host.int_br.dump_flows()  # no news: the agent trusts its record
+    agent.resync("operator asked")
+    agent.run_until_idle()
+    assert host.int_br.dump_flows() == expected
+
+
+def test_canary_verdict_queued_as_news_rebuilds_flows(host: SimulatedHost,
+                                                      plugin: FakePlugin) -> None:
+    agent = make_agent(host, plugin)
+    host.plug(PORT, MAC)
+    agent.run_until_idle()
+    expected = {name: br.dump_flows() for name, br in host.bridges.items()}
+    host.restart_ovs()
+    agent.notify("ovs_status", status=OvsStatus.RESTARTED)  # what the canary thread sends
+    agent.run_until_idle()
+    assert {name: br.dump_flows() for name, br in host.bridges.items()} == expected
+
+
 def test_agent_restart_keeps_old_flows_until_fdb_arrives(host: SimulatedHost,
                                                          plugin: FakePlugin) -> None:
     first = make_agent(host, plugin)
