@@ -83,6 +83,9 @@ class RequestHandler(WSGIRequestHandler):
     server: ThreadingWSGIServer
     protocol_version = "HTTP/1.1"
     timeout = KEEPALIVE_TIMEOUT  # an idle connection is closed after this many seconds
+    # wsgiref sends headers and body separately: without TCP_NODELAY the body
+    # waits for the client's delayed ACK (40 ms) on a kept-alive connection.
+    disable_nagle_algorithm = True
 
     def handle(self) -> None:
         # BaseHTTPRequestHandler.handle (WSGIRequestHandler serves one request only).

@@ -132,6 +132,20 @@ def _load_networks(session: Session, ids: Sequence[str]
     return result, segments
 
 
+def network_from_values(values: dict[str, Any], segment_rows: list[dict[str, Any]]
+                        ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A new network's API dict and segments from the values just written for it."""
+    row = SimpleNamespace(**values)
+    net = _standard(row)
+    net.update({"admin_state_up": row.admin_state_up, "status": row.status,
+                "shared": row.shared, "router:external": row.router_external,
+                "mtu": row.mtu, "port_security_enabled": row.port_security_enabled,
+                "subnets": [], "tags": []})
+    segments = [segment_dict(SimpleNamespace(**r)) for r in segment_rows]
+    _add_provider(net, segments)
+    return net, segments
+
+
 def subnets_for_ipam(session: Session, network_id: str) -> list[dict[str, Any]]:
     """The network's subnets with just what address allocation needs, oldest first."""
     conn = session.connection()

@@ -1,12 +1,25 @@
-"""Claiming and finishing journal rows: optimistic compare-and-swap, never a row lock held.
+"""Claiming and finishing journal rows: compare-and-swap, never a row lock waited for.
 
 A worker selects the oldest pending rows none of whose parents is pending or
-processing, then moves each to processing with ``UPDATE … WHERE seqnum = :s AND
-version_id = :v`` — whoever changes the version first owns the row, everyone else
-updates nothing. Statements touch rows by primary key only and always in seqnum
-order, and the journal has no foreign keys, so claims, completions, recording
-and maintenance cannot deadlock each other; a backend that aborts a transaction
-anyway (SQLite busy, a serialization failure) gets the transaction retried.
+processing and moves them to processing; whoever moves a row first owns it,
+everyone else moves nothing. How, per backend:
+
+- PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then one ``UPDATE … RETURNING``
+  of exactly the rows locked: a claim never waits for a lock, so it cannot be
+  part of a deadlock, and racing workers get disjoint rows instead of colliding.
+- SQLite: one ``UPDATE … WHERE seqnum IN (claimable) RETURNING``; writers are
+  serialised by the file lock (``BEGIN IMMEDIATE``) anyway.
+- Others (MariaDB/MySQL have no ``UPDATE … RETURNING``): ``UPDATE … WHERE seqnum
+  = :s AND version_id = :v`` per row, by primary key, in seqnum order.
+
+Rows claimed together are independent of each other: a row whose parent was
+pending when the batch was selected is not claimable. A worker settles one batch
+and claims the next in the same transaction (``exchange``), so a busy worker
+pays one transaction per batch. Statements touch rows by primary key, the
+journal has no foreign keys, and nothing but a claim ever locks a pending row
+for long, so claims, completions, recording and maintenance cannot deadlock
+each other; a backend that aborts a transaction anyway (SQLite busy, a
+serialization failure) gets the transaction retried.
 """
 
 from __future__ import annotations
@@ -17,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, delete, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from neutrino.db.api import Database
 from neutrino.db.models.journal import (
@@ -30,6 +43,13 @@ from neutrino.db.models.journal import (
     JournalEntry,
 )
 from neutrino.journal.journal import loads, note
+
+# Core tables: these statements run once per batch or per row, and ORM-enabled
+# DML costs several times more Python per statement for nothing used here.
+_J = JournalEntry.__table__
+_LINKS = JournalDependency.__table__
+_COLUMNS = (_J.c.seqnum, _J.c.object_type, _J.c.object_uuid, _J.c.operation, _J.c.data,
+            _J.c.retry_count, _J.c.version_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,18 +67,41 @@ class Claimed:
 
 def claimable(limit: int) -> Select[tuple[int, int]]:
     """Oldest pending rows whose every parent is neither pending nor processing."""
-    j, parent, link = JournalEntry, aliased(JournalEntry), JournalDependency
-    blocked = exists().where(link.dependent == j.seqnum,
-                             parent.seqnum == link.depends_on,
-                             parent.state.in_(BLOCKING_STATES))
-    return (select(j.seqnum, j.version_id).where(j.state == PENDING, ~blocked)
-            .order_by(j.seqnum).limit(limit))
+    j, parent, link = _J, _J.alias("parent"), _LINKS
+    blocked = exists().where(link.c.dependent == j.c.seqnum,
+                             parent.c.seqnum == link.c.depends_on,
+                             parent.c.state.in_(BLOCKING_STATES))
+    return (select(j.c.seqnum, j.c.version_id).where(j.c.state == PENDING, ~blocked)
+            .order_by(j.c.seqnum).limit(limit))
+
+
+def _claimed(rows: Any) -> list[Claimed]:
+    found = [Claimed(r[0], r[1], r[2], r[3], loads(r[4]), r[5], r[6]) for r in rows]
+    return sorted(found, key=lambda c: c.seqnum)
+
+
+def _mark_processing(seqnums: Any, now: dt.datetime) -> Any:
+    return (update(_J).where(_J.c.seqnum.in_(seqnums), _J.c.state == PENDING)
+            .values(state=PROCESSING, version_id=_J.c.version_id + 1, last_retried=now)
+            .returning(*_COLUMNS))
+
+
+def _take_locked(session: Session, limit: int, now: dt.datetime) -> list[Claimed]:
+    """PostgreSQL: lock what nobody else holds, without waiting, then take it."""
+    seqnums = list(session.execute(
+        claimable(limit).with_for_update(skip_locked=True, of=_J)).scalars())
+    return _claimed(session.execute(_mark_processing(seqnums, now))) if seqnums else []
+
+
+def _take_serialised(session: Session, limit: int, now: dt.datetime) -> list[Claimed]:
+    """SQLite: this transaction is the only writer, so one statement claims the batch."""
+    return _claimed(session.execute(
+        _mark_processing(claimable(limit).with_only_columns(_J.c.seqnum), now)))
 
 
 def _take(session: Session, seqnum: int, version: int, now: dt.datetime) -> bool:
     result = session.execute(
-        update(JournalEntry).where(JournalEntry.seqnum == seqnum,
-                                   JournalEntry.version_id == version)
+        update(_J).where(_J.c.seqnum == seqnum, _J.c.version_id == version)
         .values(state=PROCESSING, version_id=version + 1, last_retried=now))
     return result.rowcount == 1  # type: ignore[attr-defined]
 
@@ -72,25 +115,41 @@ def _spread(candidates: list[Any], start: int) -> list[Any]:
 
 
 def _load(session: Session, seqnums: Sequence[int]) -> list[Claimed]:
-    j = JournalEntry
-    rows = session.execute(select(j.seqnum, j.object_type, j.object_uuid, j.operation,
-                                  j.data, j.retry_count, j.version_id)
-                           .where(j.seqnum.in_(seqnums)).order_by(j.seqnum))
-    return [Claimed(r[0], r[1], r[2], r[3], loads(r[4]), r[5], r[6]) for r in rows]
+    return _claimed(session.execute(select(*_COLUMNS).where(_J.c.seqnum.in_(seqnums))))
+
+
+def _take_each(session: Session, limit: int, now: dt.datetime, start: int,
+               spread: int) -> list[Claimed]:
+    """Any backend: compare-and-swap row by row, by primary key, in seqnum order."""
+    candidates = session.execute(claimable(limit * spread)).all()
+    ordered = sorted(_spread(list(candidates), start * limit)[:limit * 2])
+    taken: list[int] = []
+    for seqnum, version in ordered:
+        if len(taken) < limit and _take(session, seqnum, version, now):
+            taken.append(seqnum)
+    return _load(session, taken) if taken else []
+
+
+def take_batch(session: Session, limit: int, now: dt.datetime, start: int = 0,
+               spread: int = 4) -> list[Claimed]:
+    """Claim up to ``limit`` sendable rows in ``session``'s transaction."""
+    if limit <= 0:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return _take_locked(session, limit, now)
+    if dialect == "sqlite":
+        return _take_serialised(session, limit, now)
+    return _take_each(session, limit, now, start, spread)
 
 
 def claim(db: Database, limit: int, now: dt.datetime, start: int = 0,
           spread: int = 4) -> list[Claimed]:
-    """Claim up to ``limit`` sendable rows; ``start`` picks this worker's offset."""
+    """Claim up to ``limit`` sendable rows; ``start`` picks this worker's offset
+    (on backends where workers may race for a row)."""
     def attempt() -> list[Claimed]:
         with db.transaction() as session:
-            candidates = session.execute(claimable(limit * spread)).all()
-            ordered = sorted(_spread(list(candidates), start * limit)[:limit * 2])
-            taken: list[int] = []
-            for seqnum, version in ordered:
-                if len(taken) < limit and _take(session, seqnum, version, now):
-                    taken.append(seqnum)
-            return _load(session, taken) if taken else []
+            return take_batch(session, limit, now, start, spread)
     return db.retrying(attempt)
 
 
@@ -115,22 +174,23 @@ def complete_rows(session: Session, seqnums: Sequence[int], retention: int,
     """Delete (retention 0) or mark completed; their own links are no longer needed."""
     if not seqnums:
         return
-    j = JournalEntry
+    j = _J
     if retention == 0:
-        session.execute(delete(j).where(j.seqnum.in_(seqnums)))
+        session.execute(delete(j).where(j.c.seqnum.in_(seqnums)))
     else:
-        session.execute(update(j).where(j.seqnum.in_(seqnums))
-                        .values(state=COMPLETED, last_retried=now, version_id=j.version_id + 1))
-    session.execute(delete(JournalDependency).where(JournalDependency.dependent.in_(seqnums)))
+        session.execute(update(j).where(j.c.seqnum.in_(seqnums))
+                        .values(state=COMPLETED, last_retried=now,
+                                version_id=j.c.version_id + 1))
+    session.execute(delete(_LINKS).where(_LINKS.c.dependent.in_(seqnums)))
 
 
 def release_rows(session: Session, rows: Sequence[Claimed], now: dt.datetime,
                  reason: str) -> None:
     """Back to pending without using up a retry (the controller was unreachable)."""
-    j = JournalEntry
+    j = _J
     for row in rows:
-        session.execute(update(j).where(j.seqnum == row.seqnum,
-                                        j.version_id == row.version_id)
+        session.execute(update(j).where(j.c.seqnum == row.seqnum,
+                                        j.c.version_id == row.version_id)
                         .values(state=PENDING, version_id=row.version_id + 1))
     if rows and reason:
         note(session, rows[0].seqnum, "connection_error", reason, now)
@@ -140,21 +200,40 @@ def count_error(session: Session, row: Claimed, detail: str, max_retries: int,
                 now: dt.datetime) -> str:
     """Record a refused attempt; the row goes back to pending or to failed."""
     state, count = next_state_after_error(row.retry_count, max_retries)
-    j = JournalEntry
-    session.execute(update(j).where(j.seqnum == row.seqnum, j.version_id == row.version_id)
+    j = _J
+    session.execute(update(j).where(j.c.seqnum == row.seqnum,
+                                    j.c.version_id == row.version_id)
                     .values(state=state, retry_count=count, version_id=row.version_id + 1,
                             last_error=detail[:255], last_retried=now))
     note(session, row.seqnum, "error" if state == PENDING else "failed", detail, now)
     return state
 
 
+def settle(session: Session, outcome: Outcome, max_retries: int, retention: int,
+           now: dt.datetime) -> None:
+    """Apply a batch's outcome in ``session``'s transaction."""
+    complete_rows(session, sorted(r.seqnum for r in outcome.completed), retention, now)
+    release_rows(session, sorted(outcome.released, key=lambda r: r.seqnum), now,
+                 outcome.release_reason)
+    for row, detail in sorted(outcome.errors, key=lambda e: e[0].seqnum):
+        count_error(session, row, detail, max_retries, now)
+
+
+def exchange(db: Database, outcome: Outcome, limit: int, now: dt.datetime, *,
+             max_retries: int, retention: int, start: int = 0) -> list[Claimed]:
+    """Settle a sent batch and claim up to ``limit`` more, in one transaction.
+
+    The rows just completed no longer block their dependents, which the claim
+    (seeing this transaction's own changes) can take at once.
+    """
+    def attempt() -> list[Claimed]:
+        with db.transaction() as session:
+            settle(session, outcome, max_retries, retention, now)
+            return take_batch(session, limit, now, start)
+    return db.retrying(attempt)
+
+
 def finish(db: Database, outcome: Outcome, max_retries: int, retention: int,
            now: dt.datetime) -> None:
     """Apply a batch's outcome in one transaction."""
-    def attempt() -> None:
-        with db.transaction() as session:
-            complete_rows(session, sorted(r.seqnum for r in outcome.completed), retention, now)
-            release_rows(session, outcome.released, now, outcome.release_reason)
-            for row, detail in outcome.errors:
-                count_error(session, row, detail, max_retries, now)
-    db.retrying(attempt)
+    exchange(db, outcome, 0, now, max_retries=max_retries, retention=retention)

@@ -71,6 +71,11 @@ COOKIE_MARK_SHIFT = 48
 Listener = Callable[[str, dict[str, Any]], None]
 
 
+def check_canary_of(bridges: Bridges | None) -> OvsStatus:
+    """The canary verdict for ``bridges`` (NORMAL before the bridges exist)."""
+    return OvsStatus.NORMAL if bridges is None else check_canary(bridges.int_br)
+
+
 def new_cookie() -> int:
     """A fresh cookie for one agent run: the agent mark plus 48 random bits."""
     return (COOKIE_MARK << COOKIE_MARK_SHIFT) | (secrets.randbits(COOKIE_MARK_SHIFT) or 1)
@@ -163,6 +168,7 @@ class OvsAgent:
         self._queue: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._inline_canary = False
         self.listeners: list[Listener] = []
         self.bridges: Bridges | None = None
         self._reset_model()
@@ -213,11 +219,17 @@ class OvsAgent:
         if self.bridges.tun_br is not None:
             self.tunnels.adopt(self.bridges.tun_br)
 
-    def start(self, heartbeat: bool = True) -> None:
-        """Set up the bridges and start the loop (and heartbeat) threads."""
+    def start(self, heartbeat: bool = True, canary_thread: bool = True) -> None:
+        """Set up the bridges and start the loop (and heartbeat, canary) threads.
+
+        Without ``canary_thread`` the loop itself checks the canary when it is idle (for
+        simulated agents: hundreds of threads cost more than in-memory checks).
+        """
         self.setup()
+        self._inline_canary = not canary_thread
         self._spawn(self._loop, "ovs-agent-loop")
-        self._spawn(self._canary_loop, "ovs-agent-canary")
+        if canary_thread:
+            self._spawn(self._canary_loop, "ovs-agent-canary")
         if heartbeat and self.state_rpc is not None:
             self._spawn(self._heartbeat_loop, "ovs-agent-heartbeat")
 
@@ -247,8 +259,13 @@ class OvsAgent:
     # the loop --------------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        next_check = self._clock() + self.config.polling_interval
         while not self._stop.is_set():
-            self.run_once(self._drain(self.config.polling_interval))
+            events = self._drain(self.config.polling_interval)
+            if self._inline_canary and not events and self._clock() >= next_check:
+                events = [("ovs_status", {"status": check_canary_of(self.bridges)})]
+                next_check = self._clock() + self.config.polling_interval
+            self.run_once(events)
 
     def _canary_loop(self) -> None:
         """Check the canary table every ``polling_interval`` on its own thread.
@@ -257,8 +274,7 @@ class OvsAgent:
         VIF or l2pop news that came in meanwhile. The verdict is queued like other news.
         """
         while not self._stop.wait(self.config.polling_interval):
-            if self.bridges is not None:
-                self.notify("ovs_status", status=check_canary(self.bridges.int_br))
+            self.notify("ovs_status", status=check_canary_of(self.bridges))
 
     def _drain(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         try:

@@ -94,7 +94,8 @@ def simulated_ip(index: int) -> str:
 
 
 def fleet_transport(url: str, pool_size: int) -> Any:
-    """One RPC transport for a whole simulated fleet, with a sending pool of ``pool_size``.
+    """One RPC transport for a whole simulated fleet, with a sending pool of ``pool_size``
+    and one dispatch thread per consumer.
 
     Every agent of the fleet sends through it; oslo.messaging's default pool (30
     connections, ``rpc_conn_pool_size``) would make hundreds of agents queue behind each
@@ -109,6 +110,9 @@ def fleet_transport(url: str, pool_size: int) -> Any:
     rpc_conf.register(conf)
     conf(args=[], project="neutrino-simulated-fleet", default_config_files=[])
     conf.set_override("rpc_conn_pool_size", pool_size, group="oslo_messaging_rabbit")
+    # The agent's handlers only queue the news, so one dispatch thread per consumer is
+    # enough; it also keeps each host's l2pop messages in the order they were sent.
+    conf.set_override("executor_thread_pool_size", 1)
     return make_transport(conf, url)
 
 
@@ -160,7 +164,7 @@ class SimulatedFleet:
         _in_parallel(consume, self.hosts, self._workers)
         for host in self.hosts:
             assert host.agent is not None
-            host.agent.start()
+            host.agent.start(canary_thread=False)
 
     def stop(self) -> None:
         """Stop every consumer (together) and every agent; flows stay, as on real hosts."""

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import resources
+from neutrino.db.base import utcnow
 from neutrino.db.models import Network, NetworkSegment, Port, Subnet, Tag
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
@@ -62,21 +63,25 @@ class NetworkMixin(Ml2Base):
         else:
             mtu = max_mtu
         net_id = str(uuid.uuid4())
-        session.execute(insert(Network), {
+        now = utcnow()
+        values = {
             "id": net_id, "project_id": self.project_of(ctx, body),
             "name": body.get("name", ""), "description": body.get("description", ""),
             "admin_state_up": body.get("admin_state_up", True), "status": "ACTIVE",
             "shared": body.get("shared", False),
             "router_external": body.get("router:external", False), "mtu": mtu,
-            "port_security_enabled": body.get("port_security_enabled", True)})
-        session.execute(insert(NetworkSegment), [
-            {"id": str(uuid.uuid4()), "network_id": net_id, "segment_index": i,
-             "network_type": s[api.NETWORK_TYPE],
-             "physical_network": s.get(api.PHYSICAL_NETWORK),
-             "segmentation_id": s.get(api.SEGMENTATION_ID)} for i, s in enumerate(segments)])
-        net = resources.load_networks(session, [net_id])[0]
-        mech_ctx = api.NetworkContext(self, ctx, session, net,
-                                      segments=self._network_segments(session, net_id))
+            "port_security_enabled": body.get("port_security_enabled", True),
+            "created_at": now, "updated_at": now, "revision_number": 0}
+        session.execute(insert(Network), values)
+        rows = [{"id": str(uuid.uuid4()), "network_id": net_id, "segment_index": i,
+                 "network_type": s[api.NETWORK_TYPE],
+                 "physical_network": s.get(api.PHYSICAL_NETWORK),
+                 "segmentation_id": s.get(api.SEGMENTATION_ID)}
+                for i, s in enumerate(segments)]
+        session.execute(insert(NetworkSegment), rows)
+        # Built from what was just written: reading it back would double the queries.
+        net, segments = resources.network_from_values(values, rows)
+        mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
         self.mechanism_manager.precommit("create_network", mech_ctx)
         return net, mech_ctx
 
@@ -149,23 +154,20 @@ class NetworkMixin(Ml2Base):
 
     def delete_network(self, ctx: Context, net_id: str) -> None:
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
-            row = self.row_or_404(session, Network, net_id,
-                                  lambda: exc.NetworkNotFound(net_id=net_id))
-            check_revision(ctx, row.revision_number)
-            in_use = session.execute(select(exists().where(
-                Port.network_id == net_id,
-                Port.device_owner.not_in(AUTO_DELETE_OWNERS)))).scalar()
-            if in_use:
+            net, segments = resources.load_network(session, net_id)
+            if net is None:
+                raise exc.NetworkNotFound(net_id=net_id)
+            check_revision(ctx, net["revision_number"])
+            ports = session.execute(select(Port.id, Port.device_owner).where(
+                Port.network_id == net_id)).all()
+            if any(owner not in AUTO_DELETE_OWNERS for _, owner in ports):
                 raise exc.NetworkInUse(net_id=net_id)
-            net = resources.load_networks(session, [net_id])[0]
             contexts: list[Any] = []
-            for port_id in session.execute(select(Port.id).where(
-                    Port.network_id == net_id)).scalars():
+            for port_id, _ in ports:
                 self._delete_port_tx(session, ctx, port_id)  # type: ignore[attr-defined]
             for subnet_id in net["subnets"]:
                 contexts.append(self._delete_subnet_tx(  # type: ignore[attr-defined]
                     session, ctx, subnet_id, net))
-            segments = self._network_segments(session, net_id)
             mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
             self.mechanism_manager.precommit("delete_network", mech_ctx)
             self.type_manager.release_network_segments(session, segments)

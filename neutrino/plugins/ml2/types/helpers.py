@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,14 +41,6 @@ def physnet_mtus(conf: Any) -> dict[str, int]:
     return mtus
 
 
-def free_ids(taken: set[int], ranges: list[tuple[int, int]]) -> Iterator[int]:
-    """Ids inside ``ranges`` that are not in ``taken``, lowest first."""
-    for first, last in ranges:
-        for value in range(first, last + 1):
-            if value not in taken:
-                yield value
-
-
 def try_insert(session: Session, table: Any, values: dict[str, Any]) -> bool:
     """Insert one allocation row in a savepoint; False if the key is already taken."""
     try:
@@ -59,26 +51,43 @@ def try_insert(session: Session, table: Any, values: dict[str, Any]) -> bool:
         return False
 
 
+def lowest_free(session: Session, model: Any, column: Any, first: int, last: int,
+                extra: dict[str, Any]) -> int | None:
+    """The lowest id in [first, last] with no allocation row, found by the database.
+
+    ``first`` itself, else the smallest ``id + 1`` whose successor is free: an
+    index walk, instead of reading every allocated id into the process.
+    """
+    table = model.__table__
+    conn = session.connection()
+    where = [table.c[k] == v for k, v in extra.items()]
+    col = table.c[column.key]
+    if conn.execute(select(col).where(col == first, *where)).first() is None:
+        return first
+    nxt = table.alias("nxt")
+    gap = conn.execute(select(func.min(col + 1)).where(
+        col >= first, col < last, *where,
+        ~exists().where(nxt.c[column.key] == col + 1,
+                        *[nxt.c[k] == v for k, v in extra.items()]))).scalar()
+    return None if gap is None else int(gap)
+
+
 def allocate_from_ranges(session: Session, model: Any, column: Any,
                          ranges: list[tuple[int, int]],
                          extra: dict[str, Any] | None = None) -> int | None:
     """Take the lowest free id in ``ranges``; None when the ranges are exhausted."""
-    if not ranges:
-        return None
-    query = select(column)
-    for key, value in (extra or {}).items():
-        query = query.where(getattr(model, key) == value)
-    taken = set(session.execute(query).scalars())
-    attempts = 0
-    for candidate in free_ids(taken, ranges):
-        if try_insert(session, model, {column.key: candidate, **(extra or {})}):
-            return candidate
-        attempts += 1
-        if attempts >= MAX_ATTEMPTS:
-            break
-    if attempts:
-        from neutrino.db.api import RetryRequest
-        raise RetryRequest()
+    extra = extra or {}
+    for first, last in ranges:
+        for _ in range(MAX_ATTEMPTS):
+            candidate = lowest_free(session, model, column, first, last, extra)
+            if candidate is None:
+                break
+            if try_insert(session, model, {column.key: candidate, **extra}):
+                return candidate
+        else:
+            # Every candidate was taken under us: let the whole request try again.
+            from neutrino.db.api import RetryRequest
+            raise RetryRequest()
     return None
 
 
