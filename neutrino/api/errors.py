@@ -49,8 +49,7 @@ def handle_http(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError
         message = "The resource could not be found."
     _send(resp, status, _FALCON_TYPES.get(status, "HTTPError"), message)
     if status == 405 and ex.headers:
-        for name, value in ex.headers.items():
-            resp.set_header(name, value)
+        resp.set_headers(ex.headers)
 
 
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import netaddr
@@ -190,7 +190,7 @@ def list_of(item_check: Validator, unique: bool = True) -> Validator:
     return check
 
 
-def dict_with(keys: dict[str, tuple[bool, Validator | None]]) -> Validator:
+def dict_with(keys: Mapping[str, tuple[bool, Validator | None]]) -> Validator:
     """A dict whose ``keys`` map to (required, validator); others are refused."""
     def check(value: Any) -> str | None:
         if not isinstance(value, dict):

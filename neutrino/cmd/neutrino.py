@@ -19,7 +19,7 @@ from neutrino.conf import ConfigError, make_conf
 from neutrino.db import migration
 from neutrino.db.api import make_engine
 
-ALL_IN_ONE = {
+ALL_IN_ONE: dict[str, dict[str, object]] = {
     "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1", "bind_port": 9696,
                 "transport_url": "fake://"},
     "ml2": {"mechanism_drivers": ["logger"],

@@ -15,6 +15,7 @@ sees the restart (a kept-alive connection would otherwise go on being served).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -71,10 +72,8 @@ class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
         with self._open_lock:
             connections, self._open = list(self._open), set()
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):  # already gone
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already gone
 
 
 class RequestHandler(WSGIRequestHandler):

@@ -90,7 +90,7 @@ class Listing:
             self.model.id == page.marker)).first()
         if row is None:
             # As Neutron: restarting from the first page would loop a client forever.
-            raise exc.not_found(self.model.__tablename__.rstrip("s"), page.marker)
+            raise exc.not_found(self.model.__tablename__.rstrip("s"), page.marker or "")
         # (k1 > v1) OR (k1 = v1 AND k2 > v2) OR … — works for mixed directions.
         alternatives = []
         for i, (column, asc) in enumerate(keys):

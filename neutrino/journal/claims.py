@@ -29,7 +29,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy import BindParameter, Select, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from neutrino.db.api import Database
@@ -44,12 +44,14 @@ from neutrino.db.models.journal import (
 )
 from neutrino.journal.journal import loads, note
 
-# Core tables: these statements run once per batch or per row, and ORM-enabled
-# DML costs several times more Python per statement for nothing used here.
+# Statements are built once, with bound parameters: they run once per batch or per
+# row, and building one costs more Python than running it (ORM-enabled DML, the
+# cache key of a new statement object).
 _J = JournalEntry.__table__
 _LINKS = JournalDependency.__table__
 _COLUMNS = (_J.c.seqnum, _J.c.object_type, _J.c.object_uuid, _J.c.operation, _J.c.data,
             _J.c.retry_count, _J.c.version_id)
+_SEQNUMS = bindparam("seqnums", expanding=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Claimed:
     version_id: int
 
 
-def claimable(limit: int) -> Select[tuple[int, int]]:
+def claimable(limit: int | BindParameter[int]) -> Select[tuple[int, int]]:
     """Oldest pending rows whose every parent is neither pending nor processing."""
     j, parent, link = _J, _J.alias("parent"), _LINKS
     blocked = exists().where(link.c.dependent == j.c.seqnum,
@@ -75,34 +77,44 @@ def claimable(limit: int) -> Select[tuple[int, int]]:
             .order_by(j.c.seqnum).limit(limit))
 
 
+_CLAIMABLE = claimable(bindparam("limit"))
+_MARK = (update(_J).where(_J.c.state == PENDING)
+         .values(state=PROCESSING, version_id=_J.c.version_id + 1,
+                 last_retried=bindparam("now"))
+         .returning(*_COLUMNS))
+# PostgreSQL: lock what nobody else holds, without waiting, then take exactly that.
+_LOCK_CLAIMABLE = (_CLAIMABLE.with_only_columns(_J.c.seqnum)
+                   .with_for_update(skip_locked=True, of=_J))
+_MARK_LOCKED = _MARK.where(_J.c.seqnum.in_(_SEQNUMS))
+# SQLite: the transaction is the only writer, so one statement claims the batch.
+_MARK_CLAIMABLE = _MARK.where(_J.c.seqnum.in_(_CLAIMABLE.with_only_columns(_J.c.seqnum)))
+# Others: compare-and-swap by primary key and version.
+_TAKE = (update(_J).where(_J.c.seqnum == bindparam("b_seqnum"),
+                          _J.c.version_id == bindparam("b_version"))
+         .values(state=PROCESSING, version_id=bindparam("b_next"),
+                 last_retried=bindparam("now")))
+_LOAD = select(*_COLUMNS).where(_J.c.seqnum.in_(_SEQNUMS))
+
+
 def _claimed(rows: Any) -> list[Claimed]:
     found = [Claimed(r[0], r[1], r[2], r[3], loads(r[4]), r[5], r[6]) for r in rows]
     return sorted(found, key=lambda c: c.seqnum)
 
 
-def _mark_processing(seqnums: Any, now: dt.datetime) -> Any:
-    return (update(_J).where(_J.c.seqnum.in_(seqnums), _J.c.state == PENDING)
-            .values(state=PROCESSING, version_id=_J.c.version_id + 1, last_retried=now)
-            .returning(*_COLUMNS))
-
-
 def _take_locked(session: Session, limit: int, now: dt.datetime) -> list[Claimed]:
-    """PostgreSQL: lock what nobody else holds, without waiting, then take it."""
-    seqnums = list(session.execute(
-        claimable(limit).with_for_update(skip_locked=True, of=_J)).scalars())
-    return _claimed(session.execute(_mark_processing(seqnums, now))) if seqnums else []
+    seqnums = list(session.execute(_LOCK_CLAIMABLE, {"limit": limit}).scalars())
+    if not seqnums:
+        return []
+    return _claimed(session.execute(_MARK_LOCKED, {"seqnums": seqnums, "now": now}))
 
 
 def _take_serialised(session: Session, limit: int, now: dt.datetime) -> list[Claimed]:
-    """SQLite: this transaction is the only writer, so one statement claims the batch."""
-    return _claimed(session.execute(
-        _mark_processing(claimable(limit).with_only_columns(_J.c.seqnum), now)))
+    return _claimed(session.execute(_MARK_CLAIMABLE, {"limit": limit, "now": now}))
 
 
 def _take(session: Session, seqnum: int, version: int, now: dt.datetime) -> bool:
-    result = session.execute(
-        update(_J).where(_J.c.seqnum == seqnum, _J.c.version_id == version)
-        .values(state=PROCESSING, version_id=version + 1, last_retried=now))
+    result = session.execute(_TAKE, {"b_seqnum": seqnum, "b_version": version,
+                                     "b_next": version + 1, "now": now})
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -115,13 +127,13 @@ def _spread(candidates: list[Any], start: int) -> list[Any]:
 
 
 def _load(session: Session, seqnums: Sequence[int]) -> list[Claimed]:
-    return _claimed(session.execute(select(*_COLUMNS).where(_J.c.seqnum.in_(seqnums))))
+    return _claimed(session.execute(_LOAD, {"seqnums": list(seqnums)}))
 
 
 def _take_each(session: Session, limit: int, now: dt.datetime, start: int,
                spread: int) -> list[Claimed]:
     """Any backend: compare-and-swap row by row, by primary key, in seqnum order."""
-    candidates = session.execute(claimable(limit * spread)).all()
+    candidates = session.execute(_CLAIMABLE, {"limit": limit * spread}).all()
     ordered = sorted(_spread(list(candidates), start * limit)[:limit * 2])
     taken: list[int] = []
     for seqnum, version in ordered:
@@ -169,30 +181,37 @@ class Outcome:
     release_reason: str = ""
 
 
+_DELETE_ROWS = delete(_J).where(_J.c.seqnum.in_(_SEQNUMS))
+_COMPLETE_ROWS = (update(_J).where(_J.c.seqnum.in_(_SEQNUMS))
+                  .values(state=COMPLETED, last_retried=bindparam("now"),
+                          version_id=_J.c.version_id + 1))
+_DELETE_LINKS = delete(_LINKS).where(_LINKS.c.dependent.in_(_SEQNUMS))
+_RELEASE = (update(_J).where(_J.c.seqnum == bindparam("b_seqnum"),
+                             _J.c.version_id == bindparam("b_version"))
+            .values(state=PENDING, version_id=bindparam("b_next")))
+
+
 def complete_rows(session: Session, seqnums: Sequence[int], retention: int,
                   now: dt.datetime) -> None:
     """Delete (retention 0) or mark completed; their own links are no longer needed."""
     if not seqnums:
         return
-    j = _J
+    seqnums = list(seqnums)
     if retention == 0:
-        session.execute(delete(j).where(j.c.seqnum.in_(seqnums)))
+        session.execute(_DELETE_ROWS, {"seqnums": seqnums})
     else:
-        session.execute(update(j).where(j.c.seqnum.in_(seqnums))
-                        .values(state=COMPLETED, last_retried=now,
-                                version_id=j.c.version_id + 1))
-    session.execute(delete(_LINKS).where(_LINKS.c.dependent.in_(seqnums)))
+        session.execute(_COMPLETE_ROWS, {"seqnums": seqnums, "now": now})
+    session.execute(_DELETE_LINKS, {"seqnums": seqnums})
 
 
 def release_rows(session: Session, rows: Sequence[Claimed], now: dt.datetime,
                  reason: str) -> None:
     """Back to pending without using up a retry (the controller was unreachable)."""
-    j = _J
-    for row in rows:
-        session.execute(update(j).where(j.c.seqnum == row.seqnum,
-                                        j.c.version_id == row.version_id)
-                        .values(state=PENDING, version_id=row.version_id + 1))
-    if rows and reason:
+    if not rows:
+        return
+    session.execute(_RELEASE, [{"b_seqnum": r.seqnum, "b_version": r.version_id,
+                                "b_next": r.version_id + 1} for r in rows])
+    if reason:
         note(session, rows[0].seqnum, "connection_error", reason, now)
 
 

@@ -16,18 +16,35 @@ leaves a row pending without using up a retry, while ``ControllerError``
 from __future__ import annotations
 
 import abc
-import json
+import base64
 import logging
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import orjson
+
+from neutrino.journal.errors import (
+    ControllerClientError,
+    ControllerConnectionError,
+    ControllerError,
+)
+from neutrino.journal.transport import (
+    BaseTransport,
+    HttpxTransport,
+    KeepAliveTransport,
+    Reply,
+)
 
 LOG = logging.getLogger(__name__)
 
 Resource = dict[str, Any]
 
 DEFAULT_TIMEOUT = 10.0
+
+__all__ = ["COLLECTIONS", "BaseControllerClient", "ControllerClient", "ControllerClientError",
+           "ControllerConnectionError", "ControllerError", "Reply", "collection_for"]
 
 # object_type -> URL collection, for the types the journal syncs.
 COLLECTIONS: dict[str, str] = {
@@ -39,29 +56,6 @@ COLLECTIONS: dict[str, str] = {
     "security_group": "security-groups",
     "security_group_rule": "security-group-rules",
 }
-
-
-class ControllerClientError(Exception):
-    """Base of the errors raised by a controller client."""
-
-
-class ControllerConnectionError(ControllerClientError):
-    """The controller could not be reached or did not answer in time.
-
-    The journal puts the row back to pending without counting a retry and
-    backs off, as networking-odl does on ``requests.ConnectionError``.
-    """
-
-
-class ControllerError(ControllerClientError):
-    """The controller answered with an HTTP error status."""
-
-    def __init__(self, status: int, body: Any, method: str = "", url: str = "") -> None:
-        self.status = status
-        self.body = body
-        self.method = method
-        self.url = url
-        super().__init__(f"{method} {url} -> HTTP {status}: {body}")
 
 
 def collection_for(object_type: str) -> str:
@@ -100,12 +94,14 @@ class BaseControllerClient(abc.ABC):
 
 
 class ControllerClient(BaseControllerClient):
-    """httpx-based client for a controller's northbound REST API.
+    """Client for a controller's northbound REST API.
 
     ``url`` is the northbound root, e.g.
     ``http://127.0.0.1:8181/controller/nb/v2/neutron``. ``transport`` replaces
-    the network (``httpx.MockTransport`` in unit tests). ``timeout`` (seconds)
-    bounds connecting and each read and write. The client is thread-safe.
+    the network: a ``neutrino.journal.transport.BaseTransport``, or any
+    ``httpx`` transport (``httpx.MockTransport`` in unit tests); by default
+    ``KeepAliveTransport``. ``timeout`` (seconds) bounds connecting and each
+    read and write. The client is thread-safe.
     """
 
     def __init__(
@@ -114,22 +110,27 @@ class ControllerClient(BaseControllerClient):
         username: str | None = None,
         password: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        transport: httpx.BaseTransport | None = None,
+        transport: BaseTransport | httpx.BaseTransport | None = None,
     ) -> None:
-        base = httpx.URL(url.rstrip("/") + "/")
-        if base.scheme not in ("http", "https"):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"controller url must be http:// or https://, got {url!r}")
-        self.url = str(base)
-        self._http = httpx.Client(
-            base_url=base,
-            auth=httpx.BasicAuth(username, password or "") if username else None,
-            timeout=timeout,
-            transport=transport,
-            headers={"Accept": "application/json"},
-        )
+        self.url = url.rstrip("/") + "/"
+        self._path = parts.path.rstrip("/") + "/"
+        if transport is None:
+            transport = KeepAliveTransport(url, timeout)
+        elif isinstance(transport, httpx.BaseTransport):
+            transport = HttpxTransport(url, timeout, transport)
+        self._transport = transport
+        self._headers = {"Accept": "application/json"}
+        if username:
+            token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
+            self._headers["Authorization"] = f"Basic {token}"
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
 
     @classmethod
-    def from_conf(cls, conf: Any, transport: httpx.BaseTransport | None = None) -> ControllerClient:
+    def from_conf(cls, conf: Any, transport: BaseTransport | httpx.BaseTransport | None = None
+                  ) -> ControllerClient:
         """Build from an option group with ``url``, ``username``, ``password``, ``timeout``."""
         return cls(
             conf.url,
@@ -152,7 +153,7 @@ class ControllerClient(BaseControllerClient):
 
     def delete(self, object_type: str, resource_id: str) -> bool:
         response = self._request("DELETE", _item_path(object_type, resource_id), None)
-        if response.status_code == httpx.codes.NOT_FOUND:
+        if response.status_code == 404:
             LOG.debug("%s %s already absent from the controller", object_type, resource_id)
             return False
         _check(response)
@@ -160,7 +161,7 @@ class ControllerClient(BaseControllerClient):
 
     def get(self, object_type: str, resource_id: str) -> Resource | None:
         response = self._request("GET", _item_path(object_type, resource_id), None)
-        if response.status_code == httpx.codes.NOT_FOUND:
+        if response.status_code == 404:
             return None
         _check(response)
         return _resource(response, object_type, None)
@@ -170,32 +171,27 @@ class ControllerClient(BaseControllerClient):
         body = _json(response)
         items = body.get(object_type + "s") if isinstance(body, dict) else None
         if not isinstance(items, list):
-            raise ControllerError(response.status_code, body, "GET", str(response.url))
+            raise ControllerError(response.status_code, body, "GET", response.url)
         return items
 
     # -- raw access ----------------------------------------------------------
 
-    def sendjson(self, method: str, urlpath: str, obj: Any) -> httpx.Response:
+    def sendjson(self, method: str, urlpath: str, obj: Any) -> Reply:
         """Send ``obj`` as JSON (None: no body) to ``urlpath`` under the base URL.
 
-        Returns the response; raises ``ControllerError`` for a 4xx/5xx status.
+        Returns the answer; raises ``ControllerError`` for a 4xx/5xx status.
         """
         return _check(self._request(method, urlpath, obj))
 
-    def _request(self, method: str, urlpath: str, obj: Any) -> httpx.Response:
-        content = None if obj is None else json.dumps(obj).encode()
-        headers = {"Content-Type": "application/json"} if content is not None else None
-        try:
-            return self._http.request(
-                method.upper(), urlpath.lstrip("/"), content=content, headers=headers
-            )
-        except httpx.TransportError as exc:
-            raise ControllerConnectionError(
-                f"{method.upper()} {self.url}{urlpath.lstrip('/')}: {type(exc).__name__}: {exc}"
-            ) from exc
+    def _request(self, method: str, urlpath: str, obj: Any) -> Reply:
+        path = self._path + urlpath.lstrip("/")
+        if obj is None:
+            return self._transport.request(method.upper(), path, None, self._headers)
+        return self._transport.request(method.upper(), path, orjson.dumps(obj),
+                                       self._json_headers)
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def __enter__(self) -> ControllerClient:
         return self
@@ -213,24 +209,23 @@ def _item_path(object_type: str, resource_id: str) -> str:
     return f"{collection_for(object_type)}/{resource_id}"
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Reply) -> Any:
     if not response.content:
         return None
     try:
         return response.json()
     except ValueError:
-        return response.text
+        return response.content.decode(errors="replace")
 
 
-def _check(response: httpx.Response) -> httpx.Response:
+def _check(response: Reply) -> Reply:
     if response.is_error:
-        raise ControllerError(
-            response.status_code, _json(response), response.request.method, str(response.url)
-        )
+        raise ControllerError(response.status_code, _json(response), response.method,
+                              response.url)
     return response
 
 
-def _resource(response: httpx.Response, object_type: str, sent: Resource | None) -> Resource:
+def _resource(response: Reply, object_type: str, sent: Resource | None) -> Resource:
     # A controller may answer a write with an empty body (OpenDaylight often
     # does); then what was sent is what is stored.
     body = _json(response)
@@ -238,4 +233,4 @@ def _resource(response: httpx.Response, object_type: str, sent: Resource | None)
         return body[object_type]
     if sent is not None:
         return sent
-    raise ControllerError(response.status_code, body, response.request.method, str(response.url))
+    raise ControllerError(response.status_code, body, response.method, response.url)

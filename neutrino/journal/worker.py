@@ -17,7 +17,7 @@ from typing import Any
 
 from neutrino.db.api import Database
 from neutrino.db.models.journal import CREATE, UPDATE
-from neutrino.journal.claims import Claimed, Outcome, claim, finish
+from neutrino.journal.claims import Claimed, Outcome, exchange
 from neutrino.journal.client import (
     BaseControllerClient,
     ControllerConnectionError,
@@ -164,19 +164,40 @@ class SyncWorker:
             self.stopping.wait(pause)
             return
         seen = self.waker.generation
-        if not self.run_once():
+        if not self.drain():
             self.backoff.idle()
             self.waker.wait(seen, self.settings.sync_timeout)
 
     def run_once(self) -> int:
         """Claim one batch, send it and record the outcome; return the rows claimed."""
-        size = 1 if self.backoff.active else self.settings.batch_size
-        rows = claim(self.db, size, utcnow(), start=self.index)
+        rows = self._exchange(Outcome(), self._batch_size())
         if rows:
-            outcome = self.process(rows)
-            finish(self.db, outcome, self.settings.retry_count,
-                   self.settings.completed_rows_retention, utcnow())
+            self._exchange(self.process(rows), 0)
         return len(rows)
+
+    def drain(self) -> int:
+        """Claim, send and settle batches until none is sendable; return the rows claimed.
+
+        Each batch is settled in the transaction that claims the next one. The
+        loop stops early (settling only) when the controller became unreachable
+        or the service is stopping.
+        """
+        claimed = 0
+        rows = self._exchange(Outcome(), self._batch_size())
+        while rows:
+            claimed += len(rows)
+            outcome = self.process(rows)
+            more = 0 if outcome.released or self.stopping.is_set() else self._batch_size()
+            rows = self._exchange(outcome, more)
+        return claimed
+
+    def _batch_size(self) -> int:
+        return 1 if self.backoff.active else self.settings.batch_size
+
+    def _exchange(self, outcome: Outcome, limit: int) -> list[Claimed]:
+        return exchange(self.db, outcome, limit, utcnow(),
+                        max_retries=self.settings.retry_count,
+                        retention=self.settings.completed_rows_retention, start=self.index)
 
     def process(self, rows: list[Claimed]) -> Outcome:
         outcome = Outcome()

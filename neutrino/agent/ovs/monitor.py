@@ -67,17 +67,19 @@ def diff_vifs(before: VifSet, after: VifSet) -> list[tuple[VifChange, VifPort]]:
 
     An interface whose ``iface-id`` changed is the old port going and a new one coming.
     """
-    deleted, added, updated = [], [], []
-    for name, old in sorted(before.items()):
-        new = after.get(name)
-        if new is None or new.port_id != old.port_id:
-            deleted.append((VifChange.DELETED, old))
-    for name, new in sorted(after.items()):
-        old = before.get(name)
-        if old is None or new.port_id != old.port_id:
-            added.append((VifChange.ADDED, new))
-        elif new != old:
-            updated.append((VifChange.UPDATED, new))
+    deleted: list[tuple[VifChange, VifPort]] = []
+    added: list[tuple[VifChange, VifPort]] = []
+    updated: list[tuple[VifChange, VifPort]] = []
+    for name, gone in sorted(before.items()):
+        now = after.get(name)
+        if now is None or now.port_id != gone.port_id:
+            deleted.append((VifChange.DELETED, gone))
+    for name, vif in sorted(after.items()):
+        was = before.get(name)
+        if was is None or vif.port_id != was.port_id:
+            added.append((VifChange.ADDED, vif))
+        elif vif != was:
+            updated.append((VifChange.UPDATED, vif))
     return [*deleted, *added, *updated]
 
 

@@ -126,9 +126,9 @@ class Ml2Base:
     def set_tags(session: Session, resource_type: str, resource_id: str,
                  tags: list[str]) -> None:
         if tags:
-            session.execute(insert(Tag), [{"resource_id": resource_id, "tag": t,
-                                           "resource_type": resource_type}
-                                          for t in dict.fromkeys(tags)])
+            session.connection().execute(insert(Tag.__table__), [
+                {"resource_id": resource_id, "tag": t, "resource_type": resource_type}
+                for t in dict.fromkeys(tags)])
 
     @staticmethod
     def project_of(ctx: Context, body: dict[str, Any]) -> str:

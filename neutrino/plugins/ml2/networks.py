@@ -72,13 +72,13 @@ class NetworkMixin(Ml2Base):
             "router_external": body.get("router:external", False), "mtu": mtu,
             "port_security_enabled": body.get("port_security_enabled", True),
             "created_at": now, "updated_at": now, "revision_number": 0}
-        session.execute(insert(Network), values)
+        session.connection().execute(insert(Network.__table__), values)
         rows = [{"id": str(uuid.uuid4()), "network_id": net_id, "segment_index": i,
                  "network_type": s[api.NETWORK_TYPE],
                  "physical_network": s.get(api.PHYSICAL_NETWORK),
                  "segmentation_id": s.get(api.SEGMENTATION_ID)}
                 for i, s in enumerate(segments)]
-        session.execute(insert(NetworkSegment), rows)
+        session.connection().execute(insert(NetworkSegment.__table__), rows)
         # Built from what was just written: reading it back would double the queries.
         net, segments = resources.network_from_values(values, rows)
         mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)

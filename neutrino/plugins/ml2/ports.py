@@ -137,7 +137,7 @@ class PortMixin(Ml2Base):
                 AllowedAddressPair.port_id == port_id))
         rows = {(p.get("mac_address") or mac, p["ip_address"]) for p in pairs}
         if rows:
-            session.execute(insert(AllowedAddressPair), [
+            session.connection().execute(insert(AllowedAddressPair.__table__), [
                 {"port_id": port_id, "mac_address": m, "ip_address": ip} for m, ip in rows])
         return [{"ip_address": ip, "mac_address": m} for m, ip in rows]
 
@@ -150,7 +150,7 @@ class PortMixin(Ml2Base):
                  "ip_version": o.get("ip_version", 4)}
                 for o in opts if o.get("opt_value") is not None]
         if live:
-            session.execute(insert(ExtraDhcpOpt), [
+            session.connection().execute(insert(ExtraDhcpOpt.__table__), [
                 {"id": str(uuid.uuid4()), "port_id": port_id, **o} for o in live])
         return live
 
@@ -188,8 +188,9 @@ class PortMixin(Ml2Base):
         if network is None:
             raise exc.NetworkNotFound(net_id=net_id)
         port_id = str(uuid.uuid4())
-        security = body.get("port_security_enabled")
-        security = network["port_security_enabled"] if not specified(security) else security
+        requested = body.get("port_security_enabled")
+        security = bool(network["port_security_enabled"] if not specified(requested)
+                        else requested)
         pairs = body.get("allowed_address_pairs")
         if specified(pairs) and pairs and not security:
             raise AddressPairAndPortSecurityRequired()
@@ -207,7 +208,7 @@ class PortMixin(Ml2Base):
                    "vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
                    "profile": orjson.dumps(profile if specified(profile) and profile
                                            else {}).decode()}
-        session.execute(insert(PortBinding), binding)
+        session.connection().execute(insert(PortBinding.__table__), binding)
         tags = body.get("tags")
         tags = list(dict.fromkeys(tags)) if specified(tags) and tags else []
         self.set_tags(session, "ports", port_id, tags)
@@ -241,7 +242,7 @@ class PortMixin(Ml2Base):
                 "revision_number": 0}
             try:
                 with session.begin_nested():
-                    session.execute(insert(Port), values)
+                    session.connection().execute(insert(Port.__table__), values)
                 return values
             except IntegrityError:
                 if given:

@@ -91,13 +91,13 @@ class SubnetMixin(Ml2Base):
         if "dns_nameservers" in body:
             session.execute(delete(DnsNameserver).where(DnsNameserver.subnet_id == subnet_id))
             if body["dns_nameservers"]:
-                session.execute(insert(DnsNameserver), [
+                session.connection().execute(insert(DnsNameserver.__table__), [
                     {"subnet_id": subnet_id, "address": a, "order": i}
                     for i, a in enumerate(body["dns_nameservers"])])
         if "host_routes" in body:
             session.execute(delete(SubnetRoute).where(SubnetRoute.subnet_id == subnet_id))
             if body["host_routes"]:
-                session.execute(insert(SubnetRoute), [
+                session.connection().execute(insert(SubnetRoute.__table__), [
                     {"subnet_id": subnet_id, "destination": str(netaddr.IPNetwork(
                         r["destination"]).cidr), "nexthop": r["nexthop"]}
                     for r in body["host_routes"]])
@@ -124,7 +124,7 @@ class SubnetMixin(Ml2Base):
         else:
             pools = ipam.default_pools(cidr, gateway)
         subnet_id = str(uuid.uuid4())
-        session.execute(insert(Subnet), {
+        session.connection().execute(insert(Subnet.__table__), {
             "id": subnet_id, "network_id": net_id, "project_id": self.project_of(ctx, body),
             "name": body.get("name", ""), "description": body.get("description", ""),
             "ip_version": version, "cidr": cidr, "gateway_ip": gateway,
@@ -196,7 +196,8 @@ class SubnetMixin(Ml2Base):
         elif "gateway_ip" in body:
             ipam.validate_pools(row.cidr, original["allocation_pools"], gateway)
         self._store_lists(session, row.id, body)
-        values = {k: body[k] for k in ("name", "description", "enable_dhcp", "gateway_ip")
+        values: dict[str, Any] = {k: body[k] for k in ("name", "description",
+                                                        "enable_dhcp", "gateway_ip")
                   if k in body}
         self.bump(session, Subnet, row.id, values)
 

@@ -45,7 +45,7 @@ def try_insert(session: Session, table: Any, values: dict[str, Any]) -> bool:
     """Insert one allocation row in a savepoint; False if the key is already taken."""
     try:
         with session.begin_nested():
-            session.execute(insert(table), values)
+            session.connection().execute(insert(table.__table__), values)
         return True
     except IntegrityError:
         return False
