@@ -124,8 +124,9 @@ def run_backend(backend: str, ports: int, listed: int) -> dict[str, Any]:
                 "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1",
                             "bind_port": port, "api_workers": 0},
                 "database": {"connection": url},
+                # What a deployment runs (the logger driver would log every call).
                 "ml2": {"type_drivers": "vxlan,local", "tenant_network_types": "vxlan",
-                        "mechanism_drivers": "logger"},
+                        "mechanism_drivers": "openvswitch,l2population"},
                 "ml2_type_vxlan": {"vni_ranges": "1:100000"}})
             with server_process([conf], port, tmpdir / "server.log") as proc:
                 sampler = RssSampler(proc.pid)

@@ -162,10 +162,6 @@ class IpAddressGenerationFailure(Conflict):
     message = "No more IP addresses available on network %(net_id)s."
 
 
-class MacAddressGenerationFailure(ServiceUnavailable):
-    message = "Unable to generate unique mac on network %(net_id)s."
-
-
 class VlanIdInUse(InUse):
     message = (
         "Unable to create the network. The VLAN %(vlan_id)s on physical network "

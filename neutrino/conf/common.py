@@ -20,8 +20,6 @@ OPTS = [
                help="Largest page a list returns; -1 means unlimited."),
     cfg.StrOpt("base_mac", default="fa:16:3e:00:00:00",
                help="Base MAC address; the 4th octet may be non-zero to fix it too."),
-    cfg.IntOpt("mac_generation_retries", default=16,
-               help="How many MAC addresses to try before failing."),
     cfg.IntOpt("global_physnet_mtu", default=1500,
                help="MTU of the underlying physical network."),
     cfg.IntOpt("max_dns_nameservers", default=5, help="Maximum DNS nameservers per subnet."),

@@ -139,14 +139,34 @@ def lock_subnet(session: Session, subnet_id: str) -> None:
 
 
 def _insert(session: Session, subnet: dict[str, Any], port_id: str, ip: str) -> bool:
+    """Insert an allocation in a savepoint; False if the address is taken."""
     try:
         with session.begin_nested():
-            session.connection().execute(insert(IPAllocation.__table__), {
-                "ip_address": ip, "subnet_id": subnet["id"],
-                "network_id": subnet["network_id"], "port_id": port_id})
+            _insert_row(session, subnet, port_id, ip)
         return True
     except IntegrityError:
         return False
+
+
+def _insert_row(session: Session, subnet: dict[str, Any], port_id: str, ip: str) -> None:
+    session.connection().execute(insert(IPAllocation.__table__), {
+        "ip_address": ip, "subnet_id": subnet["id"], "network_id": subnet["network_id"],
+        "port_id": port_id})
+
+
+def _insert_known_free(session: Session, subnet: dict[str, Any], port_id: str,
+                       ip: str) -> None:
+    """Insert an address this transaction saw free while holding the subnet's lock.
+
+    Nothing else can take it before we commit (the lock, or SQLite's single
+    writer), so no savepoint — two round trips fewer per port on PostgreSQL. Should
+    the key clash all the same, the whole request is retried rather than failed.
+    """
+    try:
+        _insert_row(session, subnet, port_id, ip)
+    except IntegrityError:
+        from neutrino.db.api import RetryRequest
+        raise RetryRequest() from None
 
 
 def allocate_specific(session: Session, subnet: dict[str, Any], port_id: str,
@@ -223,9 +243,10 @@ def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
     lock_subnet(session, subnet["id"])
     pools = _pools(session, subnet["id"])
     if _sparse(session, subnet["id"], pools):
-        for ip in _probe(session, subnet["id"], pools, subnet["ip_version"]):
-            if _insert(session, subnet, port_id, ip):
-                return ip
+        free = _probe(session, subnet["id"], pools, subnet["ip_version"])
+        if free:
+            _insert_known_free(session, subnet, port_id, free[0])
+            return free[0]
     candidates = _free_candidates(session, subnet["id"], pools)
     window = [c for _, c in zip(range(_WINDOW), candidates, strict=False)]
     random.shuffle(window)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from neutrino.db.models.journal import (
@@ -56,26 +56,37 @@ def _row(seqnum: int, object_type: str, object_uuid: str, operation: str,
     return Row(seqnum, object_type, object_uuid, operation, refs)
 
 
+# Built once, with bound parameters: ``record`` runs in every API write's
+# transaction, and building a statement costs more Python than running it.
+_J = JournalEntry.__table__
+_IDS = bindparam("ids", expanding=True)
+_BLOCKING_BY_UUID = select(_J.c.seqnum, _J.c.object_type, _J.c.object_uuid,
+                           _J.c.operation).where(_J.c.object_uuid.in_(_IDS),
+                                                 _J.c.state.in_(BLOCKING_STATES))
+_CHILD_DELETES = select(_J.c.seqnum, _J.c.object_type, _J.c.object_uuid, _J.c.operation,
+                        _J.c.data).where(
+    _J.c.operation == DELETE, _J.c.state.in_(BLOCKING_STATES),
+    _J.c.object_type.in_(bindparam("types", expanding=True)),
+    _J.c.data.contains(bindparam("uuid")))
+_INSERT = insert(_J)
+_INSERT_LINKS = insert(JournalDependency.__table__)
+
+
 def _rows_for_ids(session: Session, ids: Sequence[str]) -> list[Row]:
-    j = JournalEntry
     rows: list[Row] = []
     for chunk in _chunks(ids):
-        rows.extend(_row(*r) for r in session.execute(
-            select(j.seqnum, j.object_type, j.object_uuid, j.operation)
-            .where(j.state.in_(BLOCKING_STATES), j.object_uuid.in_(chunk))))
+        rows.extend(Row(r[0], r[1], r[2], r[3], frozenset())
+                    for r in session.execute(_BLOCKING_BY_UUID, {"ids": list(chunk)}))
     return rows
 
 
 def _child_deletes(session: Session, entry: Entry) -> list[Row]:
     """Pending/processing deletes of child types whose data names ``entry``'s object."""
-    j = JournalEntry
     children = DELETE_CHILDREN.get(entry.object_type, ())
     if entry.operation != DELETE or not children:
         return []
-    found = session.execute(
-        select(j.seqnum, j.object_type, j.object_uuid, j.operation, j.data)
-        .where(j.state.in_(BLOCKING_STATES), j.operation == DELETE,
-               j.object_type.in_(children), j.data.contains(entry.object_uuid)))
+    found = session.execute(_CHILD_DELETES, {"types": list(children),
+                                             "uuid": entry.object_uuid})
     return [_row(*r) for r in found]
 
 
@@ -100,7 +111,7 @@ def _values(entry: Entry, now: dt.datetime) -> dict[str, Any]:
 
 
 def _insert(session: Session, entry: Entry, now: dt.datetime) -> int:
-    result = session.execute(insert(JournalEntry).values(**_values(entry, now)))
+    result = session.execute(_INSERT, _values(entry, now))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -125,7 +136,7 @@ def record(session: Session, entries: Sequence[Entry], now: dt.datetime | None =
         LOG.debug("recorded journal row %d: %s %s %s after %s", seqnum, entry.operation,
                   entry.object_type, entry.object_uuid, depends_on)
     if links:
-        session.execute(insert(JournalDependency), links)
+        session.execute(_INSERT_LINKS, links)
     return seqnums
 
 

@@ -33,7 +33,7 @@ class JournalService:
         self.waker = Waker()
         self.backoff = Backoff()
         self.stopping = threading.Event()
-        self.maintenance = Maintenance(db, client, settings, on_change=self.wake)
+        self.maintenance = Maintenance(db, client, settings, on_change=self.waker.wake_all)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> JournalService:
@@ -69,7 +69,7 @@ class JournalService:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop every thread (each finishes its current row first); idempotent."""
         self.stopping.set()
-        self.waker.wake()
+        self.waker.wake_all()
         for thread in self.threads:
             thread.join(timeout)
         alive = [t.name for t in self.threads if t.is_alive()]

@@ -98,13 +98,25 @@ class Backoff:
 
 
 class Waker:
-    """Wakes waiting workers; a wake between a worker's claim and its wait is not lost."""
+    """Wakes one waiting worker per wake; a wake between a worker's claim and its wait
+    is not lost.
+
+    One is enough: the worker woken drains until nothing is sendable, and a burst
+    of commits wakes one more idle worker per commit. Waking every worker for
+    each commit made all but one of them run an empty claim transaction.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self.generation = 0
 
     def wake(self) -> None:
+        with self._cond:
+            self.generation += 1
+            self._cond.notify()
+
+    def wake_all(self) -> None:
+        """Wake every waiting worker (to stop them, or when much became sendable)."""
         with self._cond:
             self.generation += 1
             self._cond.notify_all()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import ipam, resources
+from neutrino.db.api import RetryRequest
 from neutrino.db.base import utcnow
 from neutrino.db.models import (
     AllowedAddressPair,
@@ -184,7 +185,7 @@ class PortMixin(Ml2Base):
     def _create_port_tx(self, session: Session, ctx: Context,
                         body: dict[str, Any]) -> tuple[dict[str, Any], api.PortContext]:
         net_id = body["network_id"]
-        network, segments = resources.load_network(session, net_id)
+        network, segments = resources.load_network(session, net_id, brief=True)
         if network is None:
             raise exc.NetworkNotFound(net_id=net_id)
         port_id = str(uuid.uuid4())
@@ -227,27 +228,28 @@ class PortMixin(Ml2Base):
         """Insert the port row with a unique MAC; return the row's values."""
         mac = body.get("mac_address")
         given = specified(mac)
-        tries = 1 if given else self.conf.mac_generation_retries
+        if given and session.execute(select(exists().where(
+                Port.network_id == network["id"], Port.mac_address == mac))).scalar():
+            raise exc.MacAddressInUse(net_id=network["id"], mac=mac)
         now = utcnow()
-        for _ in range(tries):
-            values = {
-                "id": port_id, "network_id": network["id"],
-                "project_id": self.project_of(ctx, body),
-                "name": body.get("name", ""), "description": body.get("description", ""),
-                "mac_address": mac if given else generate_mac(self.conf.base_mac),
-                "admin_state_up": body.get("admin_state_up", True), "status": "DOWN",
-                "device_id": body.get("device_id", ""),
-                "device_owner": body.get("device_owner", ""),
-                "port_security_enabled": security, "created_at": now, "updated_at": now,
-                "revision_number": 0}
-            try:
-                with session.begin_nested():
-                    session.connection().execute(insert(Port.__table__), values)
-                return values
-            except IntegrityError:
-                if given:
-                    raise exc.MacAddressInUse(net_id=network["id"], mac=mac) from None
-        raise exc.MacAddressGenerationFailure(net_id=network["id"])
+        values = {
+            "id": port_id, "network_id": network["id"],
+            "project_id": self.project_of(ctx, body),
+            "name": body.get("name", ""), "description": body.get("description", ""),
+            "mac_address": mac if given else generate_mac(self.conf.base_mac),
+            "admin_state_up": body.get("admin_state_up", True), "status": "DOWN",
+            "device_id": body.get("device_id", ""),
+            "device_owner": body.get("device_owner", ""),
+            "port_security_enabled": security, "created_at": now, "updated_at": now,
+            "revision_number": 0}
+        try:
+            session.connection().execute(insert(Port.__table__), values)
+        except IntegrityError:
+            # A concurrent request took this MAC after our check, a random MAC
+            # collided, or the network went away: run the whole request again, and
+            # its checks answer (409, 404) or a new random MAC succeeds.
+            raise RetryRequest() from None
+        return values
 
     def create_port(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         return self.create_port_bulk(ctx, [body])[0]
