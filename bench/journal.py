@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -250,14 +251,14 @@ def main() -> None:
                 for part, run in (("end_to_end", end_to_end), ("drain", drain)):
                     if part in parts:
                         results.append({"measure": part, "backend": backend, "resources": n,
-                                        **_median_of(args.repeat, lambda r=run, n=n, b=backend:
-                                                     r(b, n, tmp), "rows_per_s")})
+                                        **_median_of(args.repeat, partial(run, backend, n, tmp),
+                                                     "rows_per_s")})
             if "api_ports" in parts:
                 for driver in ("none", "record_only", "sync"):
                     results.append({"measure": "api_ports", "backend": backend,
                                     "driver": driver, "ports": args.api_ports,
-                                    **_median_of(args.repeat, lambda d=driver, b=backend:
-                                                 api_ports(b, args.api_ports, d, tmp),
+                                    **_median_of(args.repeat, partial(
+                                        api_ports, backend, args.api_ports, driver, tmp),
                                                  "ports_per_s")})
     print(json.dumps({"results": results, "clients": CLIENTS,
                       "ports_per_bulk_request": PORTS_PER_REQUEST,

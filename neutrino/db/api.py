@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import select
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 LOG = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ def is_retriable(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError) or exc.orig is None:
         return False
+    if exc.connection_invalidated:
+        return True  # the server closed a pooled connection (restart, failover)
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if sqlstate in _PG_RETRY_STATES:
@@ -69,13 +72,40 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
+def _socket_of(dbapi_conn: Any) -> Any:
+    if hasattr(dbapi_conn, "fileno"):  # psycopg
+        return dbapi_conn.fileno()
+    sock = getattr(dbapi_conn, "_sock", None)  # PyMySQL
+    return sock.fileno() if sock is not None else None
+
+
+def _drop_dead_connections(engine: Engine) -> None:
+    """Refuse pooled connections the server has closed, without a round trip.
+
+    An idle connection has nothing to read; if its socket is readable, the server
+    sent a termination notice or closed it (restart, failover, idle kill). The pool
+    then discards it and opens a new one — pool_pre_ping's guarantee for a
+    ``select()`` instead of a query per checkout.
+    """
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        try:
+            fileno = _socket_of(dbapi_conn)
+            readable = fileno is not None and select.select([fileno], [], [], 0)[0]
+        except (OSError, ValueError):
+            readable = True
+        if readable:
+            raise DisconnectionError("server closed the pooled connection")
+
+
 def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
                 pool_timeout: int = 30, for_writes: bool = True) -> Engine:
     """An engine tuned for the backend named by ``url``."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, immediate=for_writes)
+    # No pool_pre_ping (a round trip per checkout): _drop_dead_connections instead.
     kw: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max_overflow,
-                          "pool_timeout": pool_timeout, "pool_pre_ping": True}
+                          "pool_timeout": pool_timeout, "pool_recycle": 3600}
     if url.startswith("postgresql") and "+" not in url.split("://")[0]:
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     if url.startswith("mysql") and "+" not in url.split("://")[0]:
@@ -83,7 +113,9 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
     if url.startswith("mysql"):
         # READ COMMITTED: a retried claim must see rows that others committed.
         kw["isolation_level"] = "READ COMMITTED"
-    return create_engine(url, **kw)
+    engine = create_engine(url, **kw)
+    _drop_dead_connections(engine)
+    return engine
 
 
 class Database:
@@ -92,10 +124,12 @@ class Database:
     def __init__(self, url: str, max_retries: int = 10, **engine_kw: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kw)
-        # SQLite writers take the file lock at BEGIN; readers must not, so they get
-        # their own engine. Every other backend shares one engine.
+        # Readers: on SQLite an engine of their own, so they never take the writers'
+        # file lock at BEGIN. Elsewhere autocommit on the same pool: under READ
+        # COMMITTED every statement takes a fresh snapshot anyway, so BEGIN/ROLLBACK
+        # around reads would only add two round trips.
         self.read_engine = (make_engine(url, for_writes=False) if url.startswith("sqlite")
-                            else self.engine)
+                            else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         self.max_retries = max_retries
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._reads = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -132,4 +166,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self.read_engine.dispose()
+        if self.read_engine is not self.engine and self.dialect == "sqlite":
+            self.read_engine.dispose()

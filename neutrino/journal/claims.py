@@ -27,9 +27,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, exists, select, update
+from sqlalchemy import BindParameter, Select, Table, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from neutrino.db.api import Database
@@ -47,11 +47,11 @@ from neutrino.journal.journal import loads, note
 # Statements are built once, with bound parameters: they run once per batch or per
 # row, and building one costs more Python than running it (ORM-enabled DML, the
 # cache key of a new statement object).
-_J = JournalEntry.__table__
-_LINKS = JournalDependency.__table__
+_J = cast(Table, JournalEntry.__table__)
+_LINKS = cast(Table, JournalDependency.__table__)
 _COLUMNS = (_J.c.seqnum, _J.c.object_type, _J.c.object_uuid, _J.c.operation, _J.c.data,
             _J.c.retry_count, _J.c.version_id)
-_SEQNUMS = bindparam("seqnums", expanding=True)
+_SEQNUMS: BindParameter[list[int]] = bindparam("seqnums", expanding=True)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import BindParameter, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from neutrino.db.models.journal import (
@@ -58,8 +58,8 @@ def _row(seqnum: int, object_type: str, object_uuid: str, operation: str,
 
 # Built once, with bound parameters: ``record`` runs in every API write's
 # transaction, and building a statement costs more Python than running it.
-_J = JournalEntry.__table__
-_IDS = bindparam("ids", expanding=True)
+_J = cast(Table, JournalEntry.__table__)
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
 _BLOCKING_BY_UUID = select(_J.c.seqnum, _J.c.object_type, _J.c.object_uuid,
                            _J.c.operation).where(_J.c.object_uuid.in_(_IDS),
                                                  _J.c.state.in_(BLOCKING_STATES))
@@ -69,7 +69,7 @@ _CHILD_DELETES = select(_J.c.seqnum, _J.c.object_type, _J.c.object_uuid, _J.c.op
     _J.c.object_type.in_(bindparam("types", expanding=True)),
     _J.c.data.contains(bindparam("uuid")))
 _INSERT = insert(_J)
-_INSERT_LINKS = insert(JournalDependency.__table__)
+_INSERT_LINKS = insert(cast(Table, JournalDependency.__table__))
 
 
 def _rows_for_ids(session: Session, ids: Sequence[str]) -> list[Row]:
@@ -112,7 +112,7 @@ def _values(entry: Entry, now: dt.datetime) -> dict[str, Any]:
 
 def _insert(session: Session, entry: Entry, now: dt.datetime) -> int:
     result = session.execute(_INSERT, _values(entry, now))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
 
 
 def record(session: Session, entries: Sequence[Entry], now: dt.datetime | None = None,

@@ -42,7 +42,11 @@ class JournalEntry(Base):
     # Seqnums are never reused (SQLite reuses a deleted max rowid without
     # AUTOINCREMENT): a link left behind by a completed row must never point at
     # a new one.
+    # (state, seqnum): claims take the oldest pending rows. (operation, state): a
+    # delete looks for its children's pending deletes, which without it means
+    # reading the data of the whole backlog once per delete.
     __table_args__ = (Index("ix_sdn_journal_state_seqnum", "state", "seqnum"),
+                      Index("ix_sdn_journal_operation_state", "operation", "state"),
                       {"sqlite_autoincrement": True})
 
     seqnum: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -123,3 +123,44 @@ def test_every_row_is_claimed_once_by_racing_threads(db):
     for t in threads:
         t.join()
     assert sorted(got) == sorted(set(got)) and len(got) == 200
+
+
+def test_a_claimed_batch_holds_no_row_with_its_parent(db):
+    _record(db, *[Entry("network", f"n{i}", "create", {"id": f"n{i}"}) for i in range(5)],
+            *[Entry("subnet", f"s{i}", "create", {"id": f"s{i}", "network_id": f"n{i % 5}"})
+              for i in range(10)],
+            Entry("network", "n0", "update", {"id": "n0", "name": "x"}))
+    with db.reader() as session:
+        links = set(session.execute(select(JournalDependency.dependent,
+                                           JournalDependency.depends_on)).all())
+    batches = []
+    while rows := claims.claim(db, 100, utcnow()):
+        batches.append({r.seqnum for r in rows})
+        claims.finish(db, claims.Outcome(completed=rows), 5, 0, utcnow())
+    assert [len(b) for b in batches] == [5, 11]     # networks; then subnets and the update
+    assert not any(child in b and parent in b for b in batches for child, parent in links)
+
+
+def test_exchange_settles_and_claims_the_freed_dependents_at_once(db):
+    net, sub, port = _topology(db)
+    (first,) = claims.claim(db, 10, utcnow())
+    rows = claims.exchange(db, claims.Outcome(completed=[first]), 10, utcnow(),
+                           max_retries=5, retention=0)
+    assert [r.seqnum for r in rows] == [sub]
+    assert _states(db) == {sub: "processing", port: "pending"}
+    rows = claims.exchange(db, claims.Outcome(completed=rows), 0, utcnow(),
+                           max_retries=5, retention=0)
+    assert rows == [] and _states(db) == {port: "pending"}
+
+
+def test_drain_sends_everything_in_dependency_order(db, client, settings, controller):
+    _topology(db)
+    _record(db, Entry("port", "port-1", "update", {**PORT, "name": "p"}),
+            Entry("port", "port-1", "delete", PORT), Entry("subnet", "sub-1", "delete", SUB))
+    assert _worker(db, client, settings).drain() == 6
+    assert _states(db) == {}
+    assert [(e.method, e.object_type) for e in controller.log.entries()] == [
+        ("POST", "network"), ("POST", "subnet"), ("POST", "port"), ("PUT", "port"),
+        ("DELETE", "port"), ("DELETE", "subnet")]
+    assert [n["id"] for n in controller.store.list("network")] == ["net-1"]
+    assert controller.store.list("subnet") == controller.store.list("port") == []

@@ -86,3 +86,23 @@ def test_send_reports_a_missing_dependency(client):
     with pytest.raises(ControllerError):
         send(client, Claimed(1, "subnet", "s1", "create",
                              {"id": "s1", "network_id": "nope"}, 0, 1))
+
+
+def _sleepers(waker, n):
+    threads = [threading.Thread(target=waker.wait, args=(0, 30)) for _ in range(n)]
+    for t in threads:
+        t.start()
+    while len(waker._cond._waiters) < n:            # every thread is waiting
+        pass
+    return threads
+
+
+def test_a_wake_wakes_one_waiting_worker_and_wake_all_every_one():
+    waker = Waker()
+    threads = _sleepers(waker, 3)
+    waker.wake()
+    assert len(waker._cond._waiters) == 2           # the others sleep on
+    waker.wake_all()
+    assert len(waker._cond._waiters) == 0
+    for t in threads:
+        t.join()

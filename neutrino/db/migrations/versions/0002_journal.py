@@ -41,6 +41,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index('ix_sdn_journal_state_seqnum', 'sdn_journal', ['state', 'seqnum'])
+    op.create_index('ix_sdn_journal_operation_state', 'sdn_journal', ['operation', 'state'])
     op.create_index(op.f('ix_sdn_journal_object_uuid'), 'sdn_journal', ['object_uuid'])
     op.create_table(
         'sdn_journal_deps',
@@ -79,5 +80,6 @@ def downgrade() -> None:
     op.drop_table('sdn_journal_attempts')
     op.drop_table('sdn_journal_deps')
     op.drop_index(op.f('ix_sdn_journal_object_uuid'), table_name='sdn_journal')
+    op.drop_index('ix_sdn_journal_operation_state', table_name='sdn_journal')
     op.drop_index('ix_sdn_journal_state_seqnum', table_name='sdn_journal')
     op.drop_table('sdn_journal')
