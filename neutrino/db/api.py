@@ -91,7 +91,7 @@ def _drop_dead_connections(engine: Engine) -> None:
     def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
         try:
             fileno = _socket_of(dbapi_conn)
-            readable = fileno is not None and select.select([fileno], [], [], 0)[0]
+            readable = fileno is not None and bool(select.select([fileno], [], [], 0)[0])
         except (OSError, ValueError):
             readable = True
         if readable:

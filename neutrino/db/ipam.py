@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
+from neutrino.db.base import table_of
 from neutrino.db.models import IPAllocation, IPAllocationPool, Subnet
 
 SLAAC_MODES = ("slaac", "dhcpv6-stateless")
@@ -88,7 +89,7 @@ def validate_pools(cidr: str, pools: list[dict[str, str]], gateway: str | None) 
 def store_pools(session: Session, subnet_id: str, pools: list[dict[str, str]]) -> None:
     session.execute(delete(IPAllocationPool).where(IPAllocationPool.subnet_id == subnet_id))
     if pools:
-        session.connection().execute(insert(IPAllocationPool.__table__), [
+        session.connection().execute(insert(table_of(IPAllocationPool)), [
             {"id": str(uuid.uuid4()), "subnet_id": subnet_id, "first_ip": p["start"],
              "last_ip": p["end"]} for p in pools])
 
@@ -149,7 +150,7 @@ def _insert(session: Session, subnet: dict[str, Any], port_id: str, ip: str) -> 
 
 
 def _insert_row(session: Session, subnet: dict[str, Any], port_id: str, ip: str) -> None:
-    session.connection().execute(insert(IPAllocation.__table__), {
+    session.connection().execute(insert(table_of(IPAllocation)), {
         "ip_address": ip, "subnet_id": subnet["id"], "network_id": subnet["network_id"],
         "port_id": port_id})
 

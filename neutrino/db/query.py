@@ -23,6 +23,18 @@ Clause = ColumnElement[bool]
 SpecialFilter = Callable[[list[Any]], Clause]
 
 
+class PageIds(list[str]):
+    """The ids of one page, in order, with the query that selects them.
+
+    Loaders use ``query`` as a subquery for a large page instead of sending
+    thousands of ids back to the database once per child table.
+    """
+
+    def __init__(self, ids: list[str], query: Select[Any]) -> None:
+        super().__init__(ids)
+        self.query = query
+
+
 @dataclasses.dataclass
 class Page:
     """One page request: sort keys with directions, limit, marker and direction."""
@@ -59,7 +71,7 @@ class Listing:
         return clauses
 
     def select_ids(self, session: Session, filters: dict[str, list[Any]],
-                   scope: Clause | None, page: Page) -> list[str]:
+                   scope: Clause | None, page: Page) -> PageIds:
         """Ids of the rows that match, in page order."""
         query: Select[Any] = select(self.model.id)
         clauses = self.where(filters)
@@ -74,7 +86,7 @@ class Listing:
         if page.limit:
             query = query.limit(page.limit)
         ids = list(session.execute(query).scalars())
-        return ids[::-1] if page.page_reverse else ids
+        return PageIds(ids[::-1] if page.page_reverse else ids, query)
 
     def _sort_columns(self, page: Page) -> list[tuple[Any, bool]]:
         keys = [(self.columns[attr], asc) for attr, asc in page.sorts]

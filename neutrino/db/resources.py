@@ -49,13 +49,20 @@ def _rows(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
     """Rows of ``query_for(match)`` where ``match(column)`` restricts column to ``ids``.
 
     Plain rows on the session's connection: the ORM execution layer costs more than
-    the query itself for these keyed selects. PostgreSQL gets the ids as one array
-    parameter (``= ANY(…)``); thousands of separate parameters cost more to render
-    and parse than the query takes to run.
+    the query itself for these keyed selects. A large page (``PageIds``) is matched
+    by the query that selected it; otherwise PostgreSQL gets the ids as one array
+    parameter (``= ANY(…)``) and other backends as IN lists: thousands of separate
+    parameters cost more to render and parse than the query takes to run.
     """
     conn = session.connection()
     if not ids:
         return []
+    page_query = getattr(ids, "query", None)
+    if page_query is not None and len(ids) > _CHUNK:
+        # A derived table, not the page query itself: MariaDB refuses LIMIT in IN (…).
+        page = page_query.subquery()
+        among = select(page.c[0])
+        return list(conn.execute(query_for(lambda col: col.in_(among))).all())
     if conn.dialect.name == "postgresql":
         param = bindparam("ids", value=list(ids), type_=ARRAY(String))
         return list(conn.execute(query_for(lambda col: col == any_(param))).all())

@@ -20,7 +20,7 @@ from neutrino import exceptions as exc
 from neutrino.api.attributes import ATTR_NOT_SPECIFIED
 from neutrino.context import Context, admin_context
 from neutrino.db.api import Database
-from neutrino.db.base import utcnow
+from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import Tag
 from neutrino.plugins.ml2.managers import MechanismManager, TypeManager
 
@@ -126,7 +126,7 @@ class Ml2Base:
     def set_tags(session: Session, resource_type: str, resource_id: str,
                  tags: list[str]) -> None:
         if tags:
-            session.connection().execute(insert(Tag.__table__), [
+            session.connection().execute(insert(table_of(Tag)), [
                 {"resource_id": resource_id, "tag": t, "resource_type": resource_type}
                 for t in dict.fromkeys(tags)])
 

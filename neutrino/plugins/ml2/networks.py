@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import resources
-from neutrino.db.base import utcnow
+from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import Network, NetworkSegment, Port, Subnet, Tag
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
@@ -72,13 +72,13 @@ class NetworkMixin(Ml2Base):
             "router_external": body.get("router:external", False), "mtu": mtu,
             "port_security_enabled": body.get("port_security_enabled", True),
             "created_at": now, "updated_at": now, "revision_number": 0}
-        session.connection().execute(insert(Network.__table__), values)
+        session.connection().execute(insert(table_of(Network)), values)
         rows = [{"id": str(uuid.uuid4()), "network_id": net_id, "segment_index": i,
                  "network_type": s[api.NETWORK_TYPE],
                  "physical_network": s.get(api.PHYSICAL_NETWORK),
                  "segmentation_id": s.get(api.SEGMENTATION_ID)}
                 for i, s in enumerate(segments)]
-        session.connection().execute(insert(NetworkSegment.__table__), rows)
+        session.connection().execute(insert(table_of(NetworkSegment)), rows)
         # Built from what was just written: reading it back would double the queries.
         net, segments = resources.network_from_values(values, rows)
         mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)

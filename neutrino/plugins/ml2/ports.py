@@ -15,7 +15,7 @@ from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import ipam, resources
 from neutrino.db.api import RetryRequest
-from neutrino.db.base import utcnow
+from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import (
     AllowedAddressPair,
     ExtraDhcpOpt,
@@ -138,7 +138,7 @@ class PortMixin(Ml2Base):
                 AllowedAddressPair.port_id == port_id))
         rows = {(p.get("mac_address") or mac, p["ip_address"]) for p in pairs}
         if rows:
-            session.connection().execute(insert(AllowedAddressPair.__table__), [
+            session.connection().execute(insert(table_of(AllowedAddressPair)), [
                 {"port_id": port_id, "mac_address": m, "ip_address": ip} for m, ip in rows])
         return [{"ip_address": ip, "mac_address": m} for m, ip in rows]
 
@@ -151,7 +151,7 @@ class PortMixin(Ml2Base):
                  "ip_version": o.get("ip_version", 4)}
                 for o in opts if o.get("opt_value") is not None]
         if live:
-            session.connection().execute(insert(ExtraDhcpOpt.__table__), [
+            session.connection().execute(insert(table_of(ExtraDhcpOpt)), [
                 {"id": str(uuid.uuid4()), "port_id": port_id, **o} for o in live])
         return live
 
@@ -209,7 +209,7 @@ class PortMixin(Ml2Base):
                    "vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
                    "profile": orjson.dumps(profile if specified(profile) and profile
                                            else {}).decode()}
-        session.connection().execute(insert(PortBinding.__table__), binding)
+        session.connection().execute(insert(table_of(PortBinding)), binding)
         tags = body.get("tags")
         tags = list(dict.fromkeys(tags)) if specified(tags) and tags else []
         self.set_tags(session, "ports", port_id, tags)
@@ -243,7 +243,7 @@ class PortMixin(Ml2Base):
             "port_security_enabled": security, "created_at": now, "updated_at": now,
             "revision_number": 0}
         try:
-            session.connection().execute(insert(Port.__table__), values)
+            session.connection().execute(insert(table_of(Port)), values)
         except IntegrityError:
             # A concurrent request took this MAC after our check, a random MAC
             # collided, or the network went away: run the whole request again, and

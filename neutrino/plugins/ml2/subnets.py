@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import ipam, resources
+from neutrino.db.base import table_of
 from neutrino.db.models import (
     DnsNameserver,
     IPAllocation,
@@ -91,13 +92,13 @@ class SubnetMixin(Ml2Base):
         if "dns_nameservers" in body:
             session.execute(delete(DnsNameserver).where(DnsNameserver.subnet_id == subnet_id))
             if body["dns_nameservers"]:
-                session.connection().execute(insert(DnsNameserver.__table__), [
+                session.connection().execute(insert(table_of(DnsNameserver)), [
                     {"subnet_id": subnet_id, "address": a, "order": i}
                     for i, a in enumerate(body["dns_nameservers"])])
         if "host_routes" in body:
             session.execute(delete(SubnetRoute).where(SubnetRoute.subnet_id == subnet_id))
             if body["host_routes"]:
-                session.connection().execute(insert(SubnetRoute.__table__), [
+                session.connection().execute(insert(table_of(SubnetRoute)), [
                     {"subnet_id": subnet_id, "destination": str(netaddr.IPNetwork(
                         r["destination"]).cidr), "nexthop": r["nexthop"]}
                     for r in body["host_routes"]])
@@ -124,7 +125,7 @@ class SubnetMixin(Ml2Base):
         else:
             pools = ipam.default_pools(cidr, gateway)
         subnet_id = str(uuid.uuid4())
-        session.connection().execute(insert(Subnet.__table__), {
+        session.connection().execute(insert(table_of(Subnet)), {
             "id": subnet_id, "network_id": net_id, "project_id": self.project_of(ctx, body),
             "name": body.get("name", ""), "description": body.get("description", ""),
             "ip_version": version, "cidr": cidr, "gateway_ip": gateway,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
+from neutrino.db.base import table_of
 
 # How many candidate ids one allocation tries before asking for a retry: each
 # failure means a concurrent request took that id between our read and insert.
@@ -45,7 +46,7 @@ def try_insert(session: Session, table: Any, values: dict[str, Any]) -> bool:
     """Insert one allocation row in a savepoint; False if the key is already taken."""
     try:
         with session.begin_nested():
-            session.connection().execute(insert(table.__table__), values)
+            session.connection().execute(insert(table_of(table)), values)
         return True
     except IntegrityError:
         return False
