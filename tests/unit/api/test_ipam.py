@@ -305,3 +305,21 @@ def test_update_keeps_the_address_when_subnet_named_twice(client):
         {"subnet_id": sub["id"], "ip_address": "10.72.0.5"},
         {"subnet_id": sub["id"], "ip_address": "10.72.0.6"}])
     assert sorted(ips(got)) == ["10.72.0.5", "10.72.0.6"]
+
+
+def test_filling_a_subnet_hands_out_every_pool_address_once(client):
+    """A /25: sampled picks while sparse, the full scan as it fills, 409 when full."""
+    net = network(client, name="fill")
+    subnet = post_subnet(client, net["id"], "10.66.0.0/25").json()["subnet"]
+    pool = subnet["allocation_pools"][0]
+    resp = client.post("/v2.0/ports", json={"ports": [{"network_id": net["id"]}] * 100})
+    assert resp.status_code == 201, resp.text
+    got = [p["fixed_ips"][0]["ip_address"] for p in resp.json()["ports"]]
+    while True:
+        one = post_port(client, net["id"])
+        if one.status_code != 201:
+            break
+        got.append(one.json()["port"]["fixed_ips"][0]["ip_address"])
+    assert_error(one, 409, "IpAddressGenerationFailure")
+    assert len(got) == len(set(got)) == 125
+    assert all(in_pools(ip, [pool]) for ip in got)
