@@ -44,7 +44,7 @@ def build(conf: Any) -> tuple[Any, list[Any]]:
         start_consumers,
     )
     from neutrino.agent.ovs.monitor import VifMonitor
-    from neutrino.rpc.transport import make_transport
+    from neutrino.rpc.transport import make_transport, ordered_dispatch
 
     config = AgentConfig.from_conf(conf)
     connection = conf.ovs.ovsdb_connection
@@ -55,6 +55,7 @@ def build(conf: Any) -> tuple[Any, list[Any]]:
         return OvsBridge(name, api, pipeline, datapath_type=config.datapath_type,
                          rundir=rundir)
 
+    ordered_dispatch(conf)
     transport = make_transport(conf)
     timeout = float(conf.rpc_response_timeout)
     agent = OvsAgent(config, factory,

@@ -253,6 +253,16 @@ class RpcCallbacks:
     def has_alive_neutron_server(self, context: Any, **kwargs: Any) -> bool:
         return True
 
+    def get_ports_by_vnic_type_and_host(self, context: Any, vnic_type: str, host: str,
+                                        **kwargs: Any) -> list[dict[str, Any]]:
+        """Ports bound to ``host`` with ``vnic_type`` (Neutron's v1.7 call).
+
+        A restarted agent compares them with the VIFs it finds, to report down the
+        ones unplugged while it was not running.
+        """
+        return list(self.plugin.get_ports(admin_context(), {
+            "binding:host_id": [host], "binding:vnic_type": [vnic_type]}))
+
 
 class StateReportCallbacks:
     """``q-reports-plugin``: ``report_state`` → ``new`` / ``alive`` / ``revived``."""

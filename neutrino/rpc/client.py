@@ -165,6 +165,11 @@ class PluginApi:
         return dict(self.caller.call("tunnel_sync", tunnel_ip=tunnel_ip,
                                      tunnel_type=tunnel_type, host=self.host))
 
+    def get_ports_by_vnic_type_and_host(self, vnic_type: str) -> list[dict[str, Any]]:
+        """The ports the server has bound to this host with ``vnic_type``."""
+        return list(self.caller.call("get_ports_by_vnic_type_and_host",
+                                     vnic_type=vnic_type, host=self.host) or [])
+
     def has_alive_neutron_server(self) -> bool:
         return bool(self.caller.call("has_alive_neutron_server"))
 

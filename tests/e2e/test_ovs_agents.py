@@ -112,3 +112,22 @@ def test_vswitchd_restart_recovers_without_agent_restart(rig: Rig) -> None:
     assert vm_b.ping(vm_a.ip, count=1, timeout_s=2)
     assert a.proc is not None and a.proc.pid == pid and a.proc.poll() is None
     assert "OVS is restarted" in a.log.read_text(errors="replace")
+
+
+def test_vif_unplugged_while_agent_down_is_cleaned_up(rig: Rig) -> None:
+    """Issue 3 item 6: the restarted agent reports the vanished VIF down; peers forget it."""
+    a, b = rig.hosts[0], rig.hosts[1]
+    net, subnet = rig.network("vxlan", "10.50.0.0/24")
+    port_a, vm_a = rig.vm(a, net, subnet)
+    port_b, vm_b = rig.vm(b, net, subnet)
+    rig.wait_active(port_a["id"], port_b["id"])
+    rig.wait_ping(vm_a, vm_b.ip)
+    b.stop_agent()
+    try:
+        b.host.vsctl("--if-exists", "del-port", "br-int", vm_b.tap)  # as Nova would
+    finally:
+        b.start_agent()
+    hosts.wait_for(lambda: rig.port_status(port_b["id"]) == "DOWN", timeout=60,
+                   what="B's unplugged port reported DOWN after the agent restart")
+    hosts.wait_for(lambda: not any(vm_b.mac in f for f in _agent_flows(a.host, "br-tun", "")),
+                   timeout=30, what="A's l2pop flows for B's VM removed")

@@ -9,7 +9,6 @@ RPC for benchmarks (``bench/l2pop.py``).
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,23 +101,16 @@ def fleet_transport(url: str, pool_size: int) -> Any:
     connections, ``rpc_conn_pool_size``) would make hundreds of agents queue behind each
     other at start-up. A private ConfigOpts keeps the server's own settings untouched.
     """
-    import oslo_messaging.opts
     from oslo_config import cfg
 
     from neutrino.conf import rpc as rpc_conf
-    from neutrino.rpc.transport import make_transport
+    from neutrino.rpc.transport import make_transport, ordered_dispatch
 
     conf = cfg.ConfigOpts()
     rpc_conf.register(conf)
-    for group, opts in oslo_messaging.opts.list_opts():  # executor_thread_pool_size too
-        for opt in opts:
-            with contextlib.suppress(cfg.DuplicateOptError):
-                conf.register_opt(opt, group=group)
+    ordered_dispatch(conf)
     conf(args=[], project="neutrino-simulated-fleet", default_config_files=[])
     conf.set_override("rpc_conn_pool_size", pool_size, group="oslo_messaging_rabbit")
-    # The agent's handlers only queue the news, so one dispatch thread per consumer is
-    # enough; it also keeps each host's l2pop messages in the order they were sent.
-    conf.set_override("executor_thread_pool_size", 1)
     return make_transport(conf, url)
 
 

@@ -158,6 +158,17 @@ def unknown_and_unbound_devices(rig: RpcRig) -> None:
                                                                 "exists": False}
 
 
+def ports_by_vnic_type_and_host(rig: RpcRig) -> None:
+    """What a restarted agent asks to find VIFs unplugged while it was down."""
+    a = rig.agent("host-a", "10.0.0.1")
+    net = make_network(rig)
+    mine = make_port(rig, net, "host-a")
+    make_port(rig, net, "host-z")
+    assert [p["id"] for p in a.plugin_api.get_ports_by_vnic_type_and_host("normal")] == [
+        mine["id"]]
+    assert a.plugin_api.get_ports_by_vnic_type_and_host("direct") == []
+
+
 def tunnel_sync_and_remap(rig: RpcRig) -> None:
     a, b = rig.agent("host-a", "10.0.0.1"), rig.agent("host-b", "10.0.0.2")
     reply = a.plugin_api.tunnel_sync("10.0.0.1", "vxlan")

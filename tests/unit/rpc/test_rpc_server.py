@@ -32,3 +32,7 @@ def test_agents_api(rig: RpcRig) -> None:
 
 def test_binding_follows_agents(rig: RpcRig) -> None:
     scenarios.binding_follows_agents(rig)
+
+
+def test_ports_by_vnic_type_and_host(rig: RpcRig) -> None:
+    scenarios.ports_by_vnic_type_and_host(rig)
