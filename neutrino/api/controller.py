@@ -195,6 +195,8 @@ class ResourceController:
              memo: dict[Any, frozenset[str]] | None = None) -> dict[str, Any]:
         """Drop invisible and policy-hidden attributes; keep only ``fields`` if asked."""
         hidden = self._hidden(ctx, item, memo)
+        if not hidden and not fields and self._visible.issuperset(item):
+            return item  # the common admin case: nothing to drop
         keep = self._visible if not fields else self._visible.intersection(fields)
         return {k: v for k, v in item.items() if k in keep and k not in hidden}
 

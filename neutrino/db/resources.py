@@ -37,7 +37,16 @@ _CHUNK = 500  # ids per IN (…) list; keeps every backend's parameter limits ha
 
 
 def timestamp(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Neutron's ``2026-11-21T12:00:00Z`` (isoformat is several times faster than strftime)."""
+    if value is None:
+        return None
+    if value.microsecond:
+        value = value.replace(microsecond=0)
+    return value.isoformat() + "Z"
+
+
+def _json(text: str) -> Any:
+    return {} if text == "{}" else orjson.loads(text)
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -341,8 +350,8 @@ def _port_fields(row: Any, ips: list[tuple[str, str]], binding: Any) -> dict[str
         "binding:host_id": binding.host if binding else "",
         "binding:vnic_type": binding.vnic_type if binding else "normal",
         "binding:vif_type": binding.vif_type if binding else "unbound",
-        "binding:vif_details": orjson.loads(binding.vif_details) if binding else {},
-        "binding:profile": orjson.loads(binding.profile) if binding else {},
+        "binding:vif_details": _json(binding.vif_details) if binding else {},
+        "binding:profile": _json(binding.profile) if binding else {},
     }
 
 
