@@ -1,8 +1,9 @@
 """neutrino: the all-in-one server (no arguments) and the admin commands.
 
     neutrino                       all-in-one: SQLite file, in-process bus, noauth,
-                                   API on 127.0.0.1:9696
-    neutrino run [--config-file F …]
+                                   API on 127.0.0.1:9696, and the OVS agent in this
+                                   process when an OVS is reachable
+    neutrino run [--no-agent] [--config-file F …]
     neutrino db upgrade|current [--config-file F …]
     neutrino journal status|list|show ID|retry ID|sync [--config-file F …]
 """
@@ -10,8 +11,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import socket
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from neutrino.cmd import journal as journal_cmd
 from neutrino.cmd.common import setup_logging
@@ -19,10 +23,12 @@ from neutrino.conf import ConfigError, make_conf
 from neutrino.db import migration
 from neutrino.db.api import make_engine
 
+LOG = logging.getLogger(__name__)
+
 ALL_IN_ONE: dict[str, dict[str, object]] = {
     "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1", "bind_port": 9696,
                 "transport_url": "fake://"},
-    "ml2": {"mechanism_drivers": ["logger"],
+    "ml2": {"mechanism_drivers": ["openvswitch", "l2population"],
             "tenant_network_types": ["vxlan", "local"]},
     "ml2_type_vxlan": {"vni_ranges": ["1:65535"]},
 }
@@ -32,14 +38,69 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neutrino", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run the all-in-one server")
+    run = sub.add_parser("run", help="run the all-in-one server")
+    run.add_argument("--no-agent", action="store_true",
+                     help="do not start the in-process OVS agent")
     db = sub.add_parser("db", help="database schema management")
     db.add_argument("action", choices=["upgrade", "current"])
     journal_cmd.add_parser(sub)
     return parser
 
 
-def run_all_in_one(config_args: list[str]) -> int:
+def ovsdb_reachable(connection: str) -> bool:
+    """Whether an OVSDB server answers at ``unix:PATH`` or ``tcp:HOST:PORT``."""
+    kind, _, where = connection.partition(":")
+    try:
+        if kind == "unix":
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(1)
+                sock.connect(where)
+            return True
+        if kind == "tcp":
+            host, _, port = where.rpartition(":")
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def start_local_agent(server: Any, config_args: list[str],
+                      overrides: dict[str, dict[str, object]] | None = None
+                      ) -> tuple[Any, list[Any]] | None:
+    """The all-in-one's OVS agent: in this process, on the server's in-process bus.
+
+    Started when the OVS of ``[ovs] ovsdb_connection`` answers; without one the
+    server still serves the API and ports stay unbound. Returns (agent, resources).
+    """
+    from neutrino.cmd import ovs_agent
+    from neutrino.conf.agent import make_agent_conf
+
+    defaults: dict[str, dict[str, object]] = {
+        "DEFAULT": {"host": server.conf.host},
+        "agent": {"tunnel_types": ["vxlan"], "l2_population": True},
+        "ovs": {"local_ip": "127.0.0.1"}}
+    merged = {g: dict(o) for g, o in (defaults if not config_args else {}).items()}
+    for group, opts in (overrides or {}).items():
+        merged.setdefault(group, {}).update(opts)
+    conf = make_agent_conf(config_args, prog="neutrino", overrides=merged)
+    if not ovsdb_reachable(conf.ovs.ovsdb_connection):
+        LOG.info("no OVS at %s: serving the API without a local agent",
+                 conf.ovs.ovsdb_connection)
+        return None
+    return ovs_agent.build(conf, transport=server.rpc.transport)
+
+
+def stop_local_agent(local: tuple[Any, list[Any]] | None) -> None:
+    if local is None:
+        return
+    agent, resources = local
+    agent.stop()
+    for resource in resources:
+        resource.stop()
+
+
+def run_all_in_one(config_args: list[str], with_agent: bool = True) -> int:
     from neutrino.api import app as api_app
     from neutrino.api import serve
 
@@ -48,7 +109,12 @@ def run_all_in_one(config_args: list[str]) -> int:
     setup_logging(conf)
     migration.upgrade(conf.database.connection)
     server = api_app.build(conf)
-    serve.serve_forever(server.wsgi_app, conf.bind_host, conf.bind_port)
+    local = start_local_agent(server, config_args) if with_agent else None
+    try:
+        serve.serve_forever(server.wsgi_app, conf.bind_host, conf.bind_port)
+    finally:
+        stop_local_agent(local)
+        server.stop()
     return 0
 
 
@@ -74,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return journal_cmd.main(known, config_args)
         if known.command == "db":
             return db_command(known.action, config_args)
-        return run_all_in_one(config_args)
+        return run_all_in_one(config_args,
+                              with_agent=not getattr(known, "no_agent", False))
     except ConfigError as e:
         print(f"neutrino: {e}", file=sys.stderr)
         return 2

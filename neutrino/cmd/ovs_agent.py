@@ -32,8 +32,13 @@ def setup_logging(debug: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def build(conf: Any) -> tuple[Any, list[Any]]:
-    """The agent and the things to stop with it (consumers, monitor, OVSDB, transport)."""
+def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
+    """The agent and the things to stop with it (consumers, monitor, OVSDB, transport).
+
+    ``transport`` shares one the caller owns (the all-in-one's in-process bus, which
+    only connects parties holding the same transport object); otherwise the agent
+    makes its own from ``transport_url`` and closes it when it stops.
+    """
     from neutrino.agent.ovs import pipeline as p
     from neutrino.agent.ovs.agent import AgentConfig, OvsAgent
     from neutrino.agent.ovs.bridge import OvsBridge, close_ovsdb_api, ovsdb_api
@@ -56,7 +61,9 @@ def build(conf: Any) -> tuple[Any, list[Any]]:
                          rundir=rundir)
 
     ordered_dispatch(conf)
-    transport = make_transport(conf)
+    owned = transport is None
+    if owned:
+        transport = make_transport(conf)
     timeout = float(conf.rpc_response_timeout)
     agent = OvsAgent(config, factory,
                      RpcPluginApi(transport, config.host, timeout, config.processing_step),
@@ -67,8 +74,10 @@ def build(conf: Any) -> tuple[Any, list[Any]]:
     monitor = VifMonitor(connection, agent.vif_changed,
                          bridge=config.topology.integration_bridge)
     monitor.start()
-    return agent, [monitor, consumers, _Closer(close_ovsdb_api, api),
-                   _Closer(transport.cleanup)]
+    closers = [monitor, consumers, _Closer(close_ovsdb_api, api)]
+    if owned:
+        closers.append(_Closer(transport.cleanup))
+    return agent, closers
 
 
 class _Closer:
