@@ -8,7 +8,7 @@ the given ``--config-file`` arguments and validates them.
 from __future__ import annotations
 
 import configparser
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
@@ -42,14 +42,18 @@ def register_all(conf: cfg.ConfigOpts) -> None:
 
 
 def make_conf(args: Sequence[str] = (), *, prog: str = "neutrino-server",
-              overrides: dict[str, dict[str, object]] | None = None) -> cfg.ConfigOpts:
+              overrides: dict[str, dict[str, object]] | None = None,
+              extra: Callable[[cfg.ConfigOpts], None] | None = None) -> cfg.ConfigOpts:
     """Parse ``args`` (``--config-file`` …) into a new, validated ConfigOpts.
 
     ``overrides`` maps a group (``"DEFAULT"`` for the default group) to
     option → value; they win over the files, as command-line options would.
+    ``extra`` registers more sections (an agent's) before the files are read.
     """
     conf = cfg.ConfigOpts()
     register_all(conf)
+    if extra is not None:
+        extra(conf)
     conf(list(args), project="neutron", prog=prog, default_config_files=[],
          default_config_dirs=[])
     for group, opts in (overrides or {}).items():

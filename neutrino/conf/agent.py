@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
-from neutrino.conf import ConfigError, register_all, validate
+from neutrino.conf import ConfigError, make_conf
 
 OVS_OPTS = [
     cfg.StrOpt("integration_bridge", default="br-int",
@@ -66,15 +66,7 @@ def make_agent_conf(args: Sequence[str] = (), *, prog: str = "neutrino-ovs-agent
     The server's sections are registered too, so the same ``neutron.conf`` is accepted.
     ``overrides`` maps group (``"DEFAULT"`` for the default group) to option -> value.
     """
-    conf = cfg.ConfigOpts()
-    register_all(conf)
-    register(conf)
-    conf(list(args), project="neutron", prog=prog, default_config_files=[],
-         default_config_dirs=[])
-    for group, opts in (overrides or {}).items():
-        for name, value in opts.items():
-            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
-    validate(conf)
+    conf = make_conf(args, prog=prog, overrides=overrides, extra=register)
     check_agent_conf(conf)
     return conf
 
