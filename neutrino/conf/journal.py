@@ -33,8 +33,10 @@ OPTS = [
     cfg.IntOpt("sync_workers", default=2, min=0,
                help="Sync worker threads per server process; 0 records rows but never "
                     "sends them (another process does)."),
-    cfg.IntOpt("sync_batch_size", default=10, min=1,
-               help="Rows a worker claims in one compare-and-swap transaction."),
+    cfg.IntOpt("sync_batch_size", default=50, min=1,
+               help="Rows a worker claims in one transaction (rows claimed together never "
+                    "depend on each other). Larger batches mean fewer claim transactions "
+                    "per row; a row's dependents wait until its whole batch is sent."),
     cfg.BoolOpt("enable_maintenance", default=True,
                 help="Run the maintenance thread in this process (a lock row makes "
                      "sure only one server runs it at a time anyway)."),

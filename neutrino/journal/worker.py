@@ -36,7 +36,7 @@ class SyncSettings:
     """The ``[ml2_sdn]`` values the workers and maintenance use."""
 
     workers: int = 2
-    batch_size: int = 10
+    batch_size: int = 50
     sync_timeout: float = 10.0
     retry_count: int = 5
     completed_rows_retention: int = 0
@@ -176,9 +176,16 @@ class SyncWorker:
             self.stopping.wait(pause)
             return
         seen = self.waker.generation
-        if not self.drain():
+        claimed = self.drain()
+        if claimed and self.backoff.active:
+            return  # unreachable mid-drain: the next permit() paces the retry
+        if not claimed:
             self.backoff.idle()
-            self.waker.wait(seen, self.settings.sync_timeout)
+        # A drain ends with a claim that found nothing, made after settling the last
+        # batch: only a commit since ``seen`` (its wake moves the generation) or
+        # another process's rows (the timer) can have made more sendable, so
+        # looping again at once would only add an empty claim transaction.
+        self.waker.wait(seen, self.settings.sync_timeout)
 
     def run_once(self) -> int:
         """Claim one batch, send it and record the outcome; return the rows claimed."""

@@ -69,6 +69,7 @@ class AgentHost:
     config: Path
     log: Path
     proc: subprocess.Popen[Any] | None = None
+    relay: subprocess.Popen[str] | None = None
 
     def start_agent(self) -> None:
         with open(self.log, "ab") as out:
@@ -88,6 +89,13 @@ class AgentHost:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+    def cut_broker(self, cleanup: hosts.Cleanup) -> None:
+        """Drop every connection of this host to RabbitMQ (what a broker restart does
+        to its clients), then let it reconnect."""
+        assert self.relay is not None
+        hosts.stop_relay(self.relay)
+        self.relay = hosts.start_relay(cleanup, self.host.netns, RABBIT[1])
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -202,10 +210,11 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         agent_hosts = []
         for index, (host, ip) in enumerate(zip(ovs_hosts, ips, strict=True)):
             fabric.attach(cleanup, host, PHYS_BRIDGE)
-            hosts.start_relay(cleanup, host.netns, RABBIT[1])
+            relay = hosts.start_relay(cleanup, host.netns, RABBIT[1])
             name = f"e2e-host-{index}"
             agent = AgentHost(host, ip, name, _agent_config(base / f"{name}.ini", vhost, name,
-                                                             host, ip), base / f"{name}.log")
+                                                             host, ip), base / f"{name}.log",
+                              relay=relay)
             agent.start_agent()
             cleanup.add(agent.stop_agent)
             agent_hosts.append(agent)

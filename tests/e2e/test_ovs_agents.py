@@ -131,3 +131,16 @@ def test_vif_unplugged_while_agent_down_is_cleaned_up(rig: Rig) -> None:
                    what="B's unplugged port reported DOWN after the agent restart")
     hosts.wait_for(lambda: not any(vm_b.mac in f for f in _agent_flows(a.host, "br-tun", "")),
                    timeout=30, what="A's l2pop flows for B's VM removed")
+
+
+def test_agent_survives_losing_its_broker_connections(rig: Rig) -> None:
+    """Issue 3 item 1: B's connections to RabbitMQ drop, as in a broker restart; B
+    reconnects by itself and binds, reports and receives l2pop as before."""
+    a, b = rig.hosts[0], rig.hosts[1]
+    b.cut_broker(rig.cleanup)
+    net, subnet = rig.network("vxlan", "10.70.0.0/24")
+    port_a, vm_a = rig.vm(a, net, subnet)
+    port_b, vm_b = rig.vm(b, net, subnet)
+    rig.wait_active(port_a["id"], port_b["id"], timeout=90)
+    rig.wait_ping(vm_a, vm_b.ip, timeout=60)
+    assert b.proc is not None and b.proc.poll() is None  # the same agent process
