@@ -185,7 +185,9 @@ class SyncWorker:
         # batch: only a commit since ``seen`` (its wake moves the generation) or
         # another process's rows (the timer) can have made more sendable, so
         # looping again at once would only add an empty claim transaction.
-        self.waker.wait(seen, self.settings.sync_timeout)
+        if self.waker.wait(seen, self.settings.sync_timeout):
+            import os
+            self.stopping.wait(float(os.environ.get("LINGER", "0")))
 
     def run_once(self) -> int:
         """Claim one batch, send it and record the outcome; return the rows claimed."""

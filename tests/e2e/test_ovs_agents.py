@@ -9,6 +9,7 @@ restart.
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
@@ -144,3 +145,33 @@ def test_agent_survives_losing_its_broker_connections(rig: Rig) -> None:
     rig.wait_active(port_a["id"], port_b["id"], timeout=90)
     rig.wait_ping(vm_a, vm_b.ip, timeout=60)
     assert b.proc is not None and b.proc.poll() is None  # the same agent process
+
+
+def _cookies(host: hosts.OvsHost) -> set[str]:
+    return {f.split("cookie=", 1)[1].split(",", 1)[0]
+            for bridge in ("br-int", "br-tun") for f in _agent_flows(host, bridge, "")
+            if "cookie=" in f}
+
+
+def test_agent_restart_does_not_cut_traffic(rig: Rig) -> None:
+    """Issue 3 item 6: a restarted agent puts its new flows in before it removes the old
+    ones (found by cookie), so a ping running across the restart loses nothing."""
+    a, b = rig.hosts[0], rig.hosts[2]
+    vm_a, vm_b = _ping_pair(rig, "vxlan", "10.80.0.0/24", a, b)
+    old = _cookies(a.host)
+    assert old
+    ping = subprocess.Popen(["ip", "netns", "exec", vm_a.netns, "ping", "-i", "0.05",
+                             "-c", "400", "-W", "1", vm_b.ip], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        a.stop_agent()
+        a.start_agent()
+        hosts.wait_for(lambda: bool(_cookies(a.host)) and not _cookies(a.host) & old,
+                       timeout=60, what="A's flows replaced under its new cookie")
+        out, _ = ping.communicate(timeout=60)
+    finally:
+        if ping.poll() is None:
+            ping.kill()
+    sent, received = (int(x) for x in re.search(
+        r"(\d+) packets transmitted, (\d+) received", out).groups())
+    assert sent == 400 and received == sent, out[-300:]

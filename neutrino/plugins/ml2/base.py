@@ -64,8 +64,26 @@ def check_revision(ctx: Context, current: int) -> None:
             constraint=f"revision_number={wanted}", current=current)
 
 
+def check_delete(ctx: Context, member: str, item: dict[str, Any]) -> None:
+    """Run the API caller's checks on ``item``, just read in the deleting transaction.
+
+    The controller leaves ``ctx.write_guard`` = (member, id, check) instead of
+    reading the resource once more before the plugin reads it: ``check(item)``
+    raises NotFound when the caller may not see it and PolicyNotAuthorized when it
+    may see but not delete it. Only the resource the request names is checked, not
+    the ports and subnets a network delete takes along. Then If-Match (412).
+    """
+    guard = getattr(ctx, "write_guard", None)
+    if guard is not None and guard[0] == member and guard[1] == item["id"]:
+        guard[2](item)
+    check_revision(ctx, item["revision_number"])
+
+
 class Ml2Base:
     """State and helpers that the resource mixins share."""
+
+    # Deletes call ``check_delete``: the API controller need not read the resource first.
+    checks_delete_guard = True
 
     def __init__(self, conf: Any, db: Database) -> None:
         self.conf = conf

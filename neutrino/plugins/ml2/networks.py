@@ -16,7 +16,7 @@ from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import Network, NetworkSegment, Port, Subnet, Tag
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
-from neutrino.plugins.ml2.base import Ml2Base, check_revision, specified
+from neutrino.plugins.ml2.base import Ml2Base, check_delete, check_revision, specified
 
 PROVIDER_ATTRS = ("provider:network_type", "provider:physical_network",
                   "provider:segmentation_id")
@@ -157,7 +157,7 @@ class NetworkMixin(Ml2Base):
             net, segments = resources.load_network(session, net_id)
             if net is None:
                 raise exc.NetworkNotFound(net_id=net_id)
-            check_revision(ctx, net["revision_number"])
+            check_delete(ctx, "network", net)
             ports = session.execute(select(Port.id, Port.device_owner).where(
                 Port.network_id == net_id)).all()
             if any(owner not in AUTO_DELETE_OWNERS for _, owner in ports):
@@ -171,8 +171,9 @@ class NetworkMixin(Ml2Base):
             mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
             self.mechanism_manager.precommit("delete_network", mech_ctx)
             self.type_manager.release_network_segments(session, segments)
-            session.execute(delete(Tag).where(Tag.resource_id == net_id))
-            session.execute(delete(NetworkSegment).where(NetworkSegment.network_id == net_id))
+            if net["tags"]:
+                session.execute(delete(Tag).where(Tag.resource_id == net_id))
+            # Its segments go with it (ON DELETE CASCADE).
             session.execute(delete(Network).where(Network.id == net_id))
             return net, [("delete_subnet", c) for c in contexts] + [("delete_network", mech_ctx)]
 

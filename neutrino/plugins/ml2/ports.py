@@ -27,7 +27,7 @@ from neutrino.db.models import (
 )
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
-from neutrino.plugins.ml2.base import Ml2Base, check_revision, specified
+from neutrino.plugins.ml2.base import Ml2Base, check_delete, check_revision, specified
 from neutrino.plugins.ml2.subnets import ROUTER_OWNERS
 
 
@@ -355,11 +355,12 @@ class PortMixin(Ml2Base):
 
     def _delete_port_tx(self, session: Session, ctx: Context,
                         port_id: str) -> api.PortContext:
-        row = self.row_or_404(session, Port, port_id, lambda: exc.PortNotFound(port_id=port_id))
-        check_revision(ctx, row.revision_number)
-        port = resources.load_ports(session, [port_id])[0]
-        network = resources.load_networks(session, [row.network_id])[0]
-        segments = resources.load_segments(session, [row.network_id]).get(row.network_id, [])
+        ports = resources.load_ports(session, [port_id])
+        if not ports:
+            raise exc.PortNotFound(port_id=port_id)
+        port = ports[0]
+        check_delete(ctx, "port", port)
+        network, segments = resources.load_network(session, port["network_id"])
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
         self.mechanism_manager.precommit("delete_port", mech_ctx)
         for model in (IPAllocation, AllowedAddressPair, ExtraDhcpOpt, PortBinding):

@@ -24,7 +24,7 @@ from neutrino.db.models import (
 )
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
-from neutrino.plugins.ml2.base import Ml2Base, check_revision, specified
+from neutrino.plugins.ml2.base import Ml2Base, check_delete, check_revision, specified
 
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed",
                  "network:ha_router_replicated_interface", "network:router_gateway")
@@ -204,10 +204,11 @@ class SubnetMixin(Ml2Base):
 
     def _delete_subnet_tx(self, session: Session, ctx: Context, subnet_id: str,
                           network: dict[str, Any] | None = None) -> api.SubnetContext:
-        row = self.row_or_404(session, Subnet, subnet_id,
-                              lambda: exc.SubnetNotFound(subnet_id=subnet_id))
-        check_revision(ctx, row.revision_number)
-        subnet = resources.load_subnets(session, [subnet_id])[0]
+        subnets = resources.load_subnets(session, [subnet_id])
+        if not subnets:
+            raise exc.SubnetNotFound(subnet_id=subnet_id)
+        subnet = subnets[0]
+        check_delete(ctx, "subnet", subnet)
         if not ipam.is_slaac(subnet):
             in_use = session.execute(select(exists().where(
                 IPAllocation.subnet_id == subnet_id, IPAllocation.port_id == Port.id,
@@ -216,13 +217,13 @@ class SubnetMixin(Ml2Base):
                 raise exc.SubnetInUse(subnet_id=subnet_id, reason=(
                     "One or more ports have an IP allocation from this subnet"))
         if network is None:
-            network = resources.load_networks(session, [row.network_id])[0]
+            network = resources.load_networks(session, [subnet["network_id"]])[0]
         mech_ctx = api.SubnetContext(self, ctx, session, subnet, network)
         self.mechanism_manager.precommit("delete_subnet", mech_ctx)
         session.execute(delete(IPAllocation).where(IPAllocation.subnet_id == subnet_id))
         session.execute(delete(Tag).where(Tag.resource_id == subnet_id))
         session.execute(delete(Subnet).where(Subnet.id == subnet_id))
-        self.bump(session, Network, row.network_id)
+        self.bump(session, Network, subnet["network_id"])
         return mech_ctx
 
     def delete_subnet(self, ctx: Context, subnet_id: str) -> None:
