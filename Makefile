@@ -23,7 +23,7 @@ lint:
 typecheck:
 	$(VENV)/bin/mypy neutrino
 
-test: deps lint
+test: deps lint typecheck
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 unit: deps-python

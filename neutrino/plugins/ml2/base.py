@@ -70,11 +70,13 @@ def check_delete(ctx: Context, member: str, item: dict[str, Any]) -> None:
     The controller leaves ``ctx.write_guard`` = (member, id, check) instead of
     reading the resource once more before the plugin reads it: ``check(item)``
     raises NotFound when the caller may not see it and PolicyNotAuthorized when it
-    may see but not delete it. Only the resource the request names is checked, not
-    the ports and subnets a network delete takes along. Then If-Match (412).
+    may see but not delete it. Then If-Match (412). Both concern only the resource
+    the request names, not the ports and subnets a network delete takes along.
     """
     guard = getattr(ctx, "write_guard", None)
-    if guard is not None and guard[0] == member and guard[1] == item["id"]:
+    if guard is not None:
+        if (guard[0], guard[1]) != (member, item["id"]):
+            return
         guard[2](item)
     check_revision(ctx, item["revision_number"])
 

@@ -361,6 +361,7 @@ class PortMixin(Ml2Base):
         port = ports[0]
         check_delete(ctx, "port", port)
         network, segments = resources.load_network(session, port["network_id"])
+        assert network is not None  # ports.network_id is a foreign key
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
         self.mechanism_manager.precommit("delete_port", mech_ctx)
         for model in (IPAllocation, AllowedAddressPair, ExtraDhcpOpt, PortBinding):

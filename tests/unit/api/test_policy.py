@@ -54,6 +54,24 @@ def test_a_project_sees_its_own_and_shared_networks_only(client, p1, p2):
     assert show(p1, "networks", shared["id"])["shared"] is True
 
 
+def test_deleting_others_subnets_and_ports_is_404_or_403_and_changes_nothing(client, p1, p2):
+    # The plugin runs these checks on the row it reads in its delete transaction.
+    foreign_net = network(p2)
+    foreign_sub = subnet(p2, foreign_net["id"], "10.131.0.0/24")
+    foreign_port = port(p2, foreign_net["id"])
+    assert_error(p1.delete(f"/v2.0/subnets/{foreign_sub['id']}"), 404, "SubnetNotFound")
+    assert_error(p1.delete(f"/v2.0/ports/{foreign_port['id']}"), 404, "PortNotFound")
+    shared = network(client, shared=True, project_id="someone-else")
+    shared_sub = subnet(client, shared["id"], "10.132.0.0/24", project_id="someone-else")
+    assert_error(p1.delete(f"/v2.0/subnets/{shared_sub['id']}"), 403, "PolicyNotAuthorized")
+    show(client, "subnets", shared_sub["id"])
+    show(p2, "ports", foreign_port["id"])
+    resp = p2.delete(f"/v2.0/ports/{foreign_port['id']}",
+                     headers={"If-Match": "revision_number=99"})
+    assert_error(resp, 412)
+    assert p2.delete(f"/v2.0/ports/{foreign_port['id']}").status_code == 204
+
+
 def test_shared_network_is_read_only_to_others(client, p1):
     shared = network(client, shared=True, project_id="someone-else")
     resp = p1.put(f"/v2.0/networks/{shared['id']}", json={"network": {"name": "mine"}})

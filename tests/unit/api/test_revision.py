@@ -78,3 +78,15 @@ def test_sdk_if_revision(sdk, unique):
     assert caught.value.status_code == 412
     got = sdk.network.update_network(net, name="y", if_revision=net.revision_number)
     assert got.name == "y"
+
+
+def test_if_match_on_network_delete_concerns_the_network_only(client):
+    """The subnet and DHCP port deleted with a network have revisions of their own."""
+    net = network(client)
+    sub = subnet(client, net["id"], "10.91.0.0/24")
+    port(client, net["id"], device_owner="network:dhcp")
+    revision = show(client, "networks", net["id"])["revision_number"]
+    assert revision > sub["revision_number"]  # the subnet bumped it: they differ
+    resp = client.delete(f"/v2.0/networks/{net['id']}",
+                         headers={"If-Match": f"revision_number={revision}"})
+    assert resp.status_code == 204, resp.text

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, exists, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from neutrino import exceptions as exc
 from neutrino.db.base import table_of
@@ -59,6 +60,7 @@ def try_insert(session: Session, table: Any, values: dict[str, Any]) -> bool:
 @functools.cache
 def _insert_new(dialect: str, table: Any) -> Any:
     """An INSERT of ``table`` that skips a row whose key exists (built once per table)."""
+    stmt: Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(table).on_conflict_do_nothing()
     elif dialect == "sqlite":
