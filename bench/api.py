@@ -115,14 +115,14 @@ def _network_pairs(http: httpx.Client, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def run_backend(backend: str, ports: int, listed: int) -> dict[str, Any]:
+def run_backend(backend: str, ports: int, listed: int, workers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         port = free_port()
         with make_database(backend, tmpdir) as url:
             conf = write_config(tmpdir / "neutron.conf", {
                 "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1",
-                            "bind_port": port, "api_workers": 0},
+                            "bind_port": port, "api_workers": workers},
                 "database": {"connection": url},
                 # What a deployment runs (the logger driver would log every call).
                 "ml2": {"type_drivers": "vxlan,local", "tenant_network_types": "vxlan",
@@ -170,10 +170,14 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--ports", type=int, default=300)
     parser.add_argument("--list", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="api_workers: 0 serves from threads of one process (wsgiref), "
+                             "N >= 1 from N gunicorn processes (keep-alive)")
     args = parser.parse_args()
-    out: dict[str, Any] = {"benchmark": "api", "neutron_reference": NEUTRON, "results": {}}
+    out: dict[str, Any] = {"benchmark": "api", "api_workers": args.workers,
+                           "neutron_reference": NEUTRON, "results": {}}
     for backend in args.backends.split(","):
-        result = run_backend(backend, args.ports, args.list)
+        result = run_backend(backend, args.ports, args.list, args.workers)
         result["speedup_vs_neutron"] = {k: round(v, 1) for k, v in speedups(result).items()}
         out["results"][backend] = result
     print(json.dumps(out, indent=2))
