@@ -173,18 +173,28 @@ def drain(backend: str, resources: int, tmp: Path) -> dict[str, Any]:
     from neutrino.db.api import Database
     from neutrino.db.models.journal import JournalEntry
     from neutrino.journal.client import ControllerClient
+    from neutrino.journal.full_sync import canary_pending
     from neutrino.journal.service import JournalService
     from neutrino.journal.worker import SyncSettings
 
     with ControllerProcess() as ctl, make_database(backend, tmp) as url:
         server = _server(url, ctl, workers=0)
+        db = Database(url)
         try:
+            # As end_to_end waits for the canary to reach the controller: the start-up
+            # full sync must not overlap the workload (a change recorded while a full
+            # sync drops and re-records the pending rows can lose its links to them).
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with db.reader() as session:
+                    if canary_pending(session):
+                        break
+                time.sleep(0.05)
             t0 = time.monotonic()
             _workload(server.url, resources, PORTS_PER_REQUEST)
             api = time.monotonic() - t0
         finally:
             _stop(server)
-        db = Database(url)
         with db.reader() as session:
             rows = session.execute(select(func.count()).select_from(JournalEntry)).scalar_one()
         client = ControllerClient(ctl.northbound_url)

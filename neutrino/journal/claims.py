@@ -4,9 +4,10 @@ A worker selects the oldest pending rows none of whose parents is pending or
 processing and moves them to processing; whoever moves a row first owns it,
 everyone else moves nothing. How, per backend:
 
-- PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then one ``UPDATE … RETURNING``
-  of exactly the rows locked: a claim never waits for a lock, so it cannot be
-  part of a deadlock, and racing workers get disjoint rows instead of colliding.
+- PostgreSQL: one ``UPDATE … RETURNING`` of exactly the rows that a
+  ``SELECT … FOR UPDATE SKIP LOCKED`` (a CTE of the same statement) locked: a
+  claim never waits for a lock, so it cannot be part of a deadlock, and racing
+  workers get disjoint rows instead of colliding.
 - SQLite: one ``UPDATE … WHERE seqnum IN (claimable) RETURNING``; writers are
   serialised by the file lock (``BEGIN IMMEDIATE``) anyway.
 - Others (MariaDB/MySQL have no ``UPDATE … RETURNING``): ``UPDATE … WHERE seqnum
@@ -83,9 +84,12 @@ _MARK = (update(_J).where(_J.c.state == PENDING)
                  last_retried=bindparam("now"))
          .returning(*_COLUMNS))
 # PostgreSQL: lock what nobody else holds, without waiting, then take exactly that.
-_LOCK_CLAIMABLE = (_CLAIMABLE.with_only_columns(_J.c.seqnum)
-                   .with_for_update(skip_locked=True, of=_J))
-_MARK_LOCKED = _MARK.where(_J.c.seqnum.in_(_SEQNUMS))
+# MATERIALIZED: the locking scan runs once (a LIMIT … SKIP LOCKED subquery that the
+# planner re-ran would lock and take more rows than asked).
+_LOCKED = (_CLAIMABLE.with_only_columns(_J.c.seqnum)
+           .with_for_update(skip_locked=True, of=_J)
+           .cte("locked").prefix_with("MATERIALIZED"))
+_MARK_LOCKED = _MARK.where(_J.c.seqnum.in_(select(_LOCKED.c.seqnum)))
 # SQLite: the transaction is the only writer, so one statement claims the batch.
 _MARK_CLAIMABLE = _MARK.where(_J.c.seqnum.in_(_CLAIMABLE.with_only_columns(_J.c.seqnum)))
 # Others: compare-and-swap by primary key and version.
@@ -102,10 +106,7 @@ def _claimed(rows: Any) -> list[Claimed]:
 
 
 def _take_locked(session: Session, limit: int, now: dt.datetime) -> list[Claimed]:
-    seqnums = list(session.execute(_LOCK_CLAIMABLE, {"limit": limit}).scalars())
-    if not seqnums:
-        return []
-    return _claimed(session.execute(_MARK_LOCKED, {"seqnums": seqnums, "now": now}))
+    return _claimed(session.execute(_MARK_LOCKED, {"limit": limit, "now": now}))
 
 
 def _take_serialised(session: Session, limit: int, now: dt.datetime) -> list[Claimed]:
@@ -186,6 +187,8 @@ _COMPLETE_ROWS = (update(_J).where(_J.c.seqnum.in_(_SEQNUMS))
                   .values(state=COMPLETED, last_retried=bindparam("now"),
                           version_id=_J.c.version_id + 1))
 _DELETE_LINKS = delete(_LINKS).where(_LINKS.c.dependent.in_(_SEQNUMS))
+# PostgreSQL: both deletes in one round trip.
+_DELETE_ROWS_AND_LINKS = _DELETE_ROWS.add_cte(_DELETE_LINKS.cte("links"))
 _RELEASE = (update(_J).where(_J.c.seqnum == bindparam("b_seqnum"),
                              _J.c.version_id == bindparam("b_version"))
             .values(state=PENDING, version_id=bindparam("b_next")))
@@ -197,6 +200,9 @@ def complete_rows(session: Session, seqnums: Sequence[int], retention: int,
     if not seqnums:
         return
     seqnums = list(seqnums)
+    if retention == 0 and session.get_bind().dialect.name == "postgresql":
+        session.execute(_DELETE_ROWS_AND_LINKS, {"seqnums": seqnums})
+        return
     if retention == 0:
         session.execute(_DELETE_ROWS, {"seqnums": seqnums})
     else:

@@ -1,8 +1,9 @@
 """Sync workers: threads that claim journal rows, send them, and record the outcome.
 
-A worker wakes when a postcommit says a row was committed (``Waker``) or when
-``sync_timeout`` passes, then claims, sends and finishes batches until nothing is
-sendable. A connection error releases the row without using up a retry and makes
+A worker wakes when a postcommit says a row was committed (``Waker``, one worker
+per commit) or when ``sync_timeout`` passes, then claims, sends and settles
+batches until nothing is sendable, settling each batch in the transaction that
+claims the next. A connection error releases the row without using up a retry and makes
 every worker of the process back off together (0.1 s doubling to 60 s, one probe
 at a time, reset by the next success); any other error uses up a retry.
 """
@@ -185,9 +186,7 @@ class SyncWorker:
         # batch: only a commit since ``seen`` (its wake moves the generation) or
         # another process's rows (the timer) can have made more sendable, so
         # looping again at once would only add an empty claim transaction.
-        if self.waker.wait(seen, self.settings.sync_timeout):
-            import os
-            self.stopping.wait(float(os.environ.get("LINGER", "0")))
+        self.waker.wait(seen, self.settings.sync_timeout)
 
     def run_once(self) -> int:
         """Claim one batch, send it and record the outcome; return the rows claimed."""
