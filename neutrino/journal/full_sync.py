@@ -31,7 +31,7 @@ from neutrino.db.models.journal import (
 )
 from neutrino.journal.client import BaseControllerClient
 from neutrino.journal.dependencies import Entry
-from neutrino.journal.journal import record
+from neutrino.journal.journal import hold_off_full_sync, record
 
 LOG = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ def current_entries(session: Session) -> list[Entry]:
 
 def full_sync(session: Session, now: dt.datetime | None = None) -> int:
     """Re-record everything plus the canary in ``session``'s transaction; return rows."""
+    hold_off_full_sync(session, exclusive=True)
     dropped = drop_pending_writes(session)
     entries = current_entries(session)
     seqnums = record(session, entries, now)

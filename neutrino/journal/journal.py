@@ -25,6 +25,7 @@ from neutrino.db.models.journal import (
     JournalAttempt,
     JournalDependency,
     JournalEntry,
+    JournalTask,
 )
 from neutrino.journal.dependencies import (
     DELETE_CHILDREN,
@@ -78,6 +79,22 @@ _CHILD_DELETES = select(_J.c.seqnum, _J.c.object_type, _J.c.object_uuid, _J.c.op
     _J.c.data.contains(bindparam("uuid")))
 _INSERT = insert(_J)
 _INSERT_LINKS = insert(cast(Table, JournalDependency.__table__))
+_SYNC_LOCK = "maintenance"
+
+
+def hold_off_full_sync(session: Session, exclusive: bool = False) -> None:
+    """Take the journal's sync lock row: shared to record, exclusive to full-sync.
+
+    A change recorded while a full sync runs would compute its dependencies against
+    rows the sync is deleting and re-recording, and could then be sent before its
+    re-recorded parent. Recorders share the lock (they never wait for each other);
+    a full sync holds it exclusively until it commits, so a concurrent recording
+    waits and then sees the new rows. SQLite serialises writers already (a no-op).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(select(JournalTask.task).where(JournalTask.task == _SYNC_LOCK)
+                    .with_for_update(read=not exclusive))
 _VALUES = ("object_type", "object_uuid", "operation", "data", "state", "retry_count",
            "created_at", "last_retried", "version_id")
 _NEW_ROW = (insert(_J).values({c: bindparam("v_" + c) for c in _VALUES})
@@ -165,6 +182,7 @@ def record(session: Session, entries: Sequence[Entry], now: dt.datetime | None =
     for the rows in ``after``. Runs in ``session``'s transaction, never commits.
     """
     now = now or utcnow()
+    hold_off_full_sync(session)
     if _in_one_statement(session, entries):
         return [_record_in_one_statement(session, entries[0], now, after)]
     index = blocking_rows(session, entries)
