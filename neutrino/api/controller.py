@@ -230,7 +230,7 @@ class ResourceController:
         visible = [i for i in items if ctx.is_admin or self._may_see(ctx, i, memo)]
         body: dict[str, Any] = {self.resource.collection: [
             self.view(ctx, i, listing.fields, hidden_memo) for i in visible]}
-        links = page_links(req, listing, items)
+        links = page_links(req, listing, items, visible)
         if links is not None:
             body[f"{self.resource.collection}_links"] = links
         send(resp, 200, body)

@@ -98,13 +98,16 @@ def _limit(raw: str | None, conf: Any) -> int | None:
     return min(limit, _LIMIT_CAP) or None
 
 
-def page_links(req: falcon.Request, listing: ListRequest,
-               items: list[dict[str, Any]]) -> list[dict[str, str]] | None:
+def page_links(req: falcon.Request, listing: ListRequest, items: list[dict[str, Any]],
+               visible: list[dict[str, Any]] | None = None) -> list[dict[str, str]] | None:
     """``<collection>_links`` with Neutron's rules (``api_common.get_pagination_links``).
 
     ``next`` unless a forward page came back short; ``previous`` unless a reverse
     page came back short. Neutron offers ``previous`` on the first page too.
+    Whether the page is short counts the database's rows (``items``); the markers
+    come from what the caller may see (``visible``), never a hidden resource's id.
     """
+    shown = items if visible is None else visible
     page = listing.page
     if not page.limit:
         return None
@@ -120,7 +123,7 @@ def page_links(req: falcon.Request, listing: ListRequest,
     short = len(items) < page.limit
     links = []
     if not (short and not page.page_reverse):
-        links.append({"href": href(items[-1] if items else None, False), "rel": "next"})
+        links.append({"href": href(shown[-1] if shown else None, False), "rel": "next"})
     if not (short and page.page_reverse):
-        links.append({"href": href(items[0] if items else None, True), "rel": "previous"})
+        links.append({"href": href(shown[0] if shown else None, True), "rel": "previous"})
     return links

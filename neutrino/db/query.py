@@ -81,7 +81,7 @@ class Listing:
             query = query.where(and_(*clauses))
         keys = self._sort_columns(page)
         if page.marker:
-            query = query.where(self._after_marker(session, keys, page))
+            query = query.where(self._after_marker(session, keys, page, scope))
         query = query.order_by(*[(c.asc() if asc else c.desc()) for c, asc in keys])
         if page.limit:
             query = query.limit(page.limit)
@@ -97,9 +97,13 @@ class Listing:
         return keys
 
     def _after_marker(self, session: Session, keys: list[tuple[Any, bool]],
-                      page: Page) -> Clause:
-        row = session.execute(select(*[c for c, _ in keys]).where(
-            self.model.id == page.marker)).first()
+                      page: Page, scope: Clause | None = None) -> Clause:
+        # Looked up within the caller's scope: a marker must not reveal whether an
+        # id the caller may not see exists.
+        query = select(*[c for c, _ in keys]).where(self.model.id == page.marker)
+        if scope is not None:
+            query = query.where(scope)
+        row = session.execute(query).first()
         if row is None:
             # As Neutron: restarting from the first page would loop a client forever.
             raise exc.not_found(self.model.__tablename__.rstrip("s"), page.marker or "")

@@ -56,6 +56,12 @@ def specified(value: Any) -> bool:
     return value is not ATTR_NOT_SPECIFIED
 
 
+def lock_row(session: Session, model: Any, resource_id: str) -> None:
+    """Hold ``model``'s row until the transaction ends (SQLite: writers are serial)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(model.id).where(model.id == resource_id).with_for_update())
+
+
 def check_revision(ctx: Context, current: int) -> None:
     """Honour ``If-Match: revision_number=N`` inside the transaction that writes."""
     wanted = getattr(ctx, "if_match_revision", None)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
 from neutrino.common.loading import load_class
+from neutrino.db.api import is_retriable
 from neutrino.plugins.ml2 import driver_api as api
 
 LOG = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class MechanismManager:
                 error = e
                 LOG.exception("mechanism driver %s failed in %s", driver.name, method)
             except Exception as e:
+                if not continue_on_failure and is_retriable(e):
+                    raise  # a deadlock or dropped connection: the request runs again
                 LOG.exception("mechanism driver %s failed in %s", driver.name, method)
                 if not continue_on_failure:
                     raise exc.MechanismDriverError(method=method) from e
@@ -125,7 +128,9 @@ class MechanismManager:
         for driver in self.drivers:
             try:
                 driver.bind_port(context)
-            except Exception:
+            except Exception as e:
+                if is_retriable(e):
+                    raise  # the transaction is aborted: only a new attempt can go on
                 LOG.exception("mechanism driver %s failed in bind_port", driver.name)
                 continue
             if context.is_bound:

@@ -16,7 +16,13 @@ from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import Network, NetworkSegment, Port, Subnet, Tag
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
-from neutrino.plugins.ml2.base import Ml2Base, check_delete, check_revision, specified
+from neutrino.plugins.ml2.base import (
+    Ml2Base,
+    check_delete,
+    check_revision,
+    lock_row,
+    specified,
+)
 
 PROVIDER_ATTRS = ("provider:network_type", "provider:physical_network",
                   "provider:segmentation_id")
@@ -154,6 +160,9 @@ class NetworkMixin(Ml2Base):
 
     def delete_network(self, ctx: Context, net_id: str) -> None:
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
+            # Locked first: a port or subnet being created on the network then either
+            # committed before we look (409 below) or waits and finds it gone (404).
+            lock_row(session, Network, net_id)
             net, segments = resources.load_network(session, net_id)
             if net is None:
                 raise exc.NetworkNotFound(net_id=net_id)

@@ -24,7 +24,13 @@ from neutrino.db.models import (
 )
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
-from neutrino.plugins.ml2.base import Ml2Base, check_delete, check_revision, specified
+from neutrino.plugins.ml2.base import (
+    Ml2Base,
+    check_delete,
+    check_revision,
+    lock_row,
+    specified,
+)
 
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed",
                  "network:ha_router_replicated_interface", "network:router_gateway")
@@ -115,6 +121,9 @@ class SubnetMixin(Ml2Base):
             raise _invalid(f"Cidr {cidr} does not match the subnet's ip_version {version}")
         check_ipv6_modes(body)
         self._check_lists(body, version)
+        # Lock the network row before the overlap check, so that two concurrent
+        # creates on one network cannot both pass it.
+        lock_row(session, Network, net_id)
         self._check_overlap(session, net_id, cidr)
         gateway = body.get("gateway_ip")
         gateway = ipam.default_gateway(cidr) if not specified(gateway) else gateway
@@ -209,6 +218,9 @@ class SubnetMixin(Ml2Base):
             raise exc.SubnetNotFound(subnet_id=subnet_id)
         subnet = subnets[0]
         check_delete(ctx, "subnet", subnet)
+        # The allocators' lock: a port created concurrently either committed its
+        # address before we look (409 below) or waits for this delete.
+        ipam.lock_subnet(session, subnet_id)
         if not ipam.is_slaac(subnet):
             in_use = session.execute(select(exists().where(
                 IPAllocation.subnet_id == subnet_id, IPAllocation.port_id == Port.id,
@@ -246,7 +258,7 @@ class SubnetMixin(Ml2Base):
         scope = None
         if not ctx.is_admin:
             scope = or_(Subnet.project_id == (ctx.project_id or ""), exists().where(
-                Network.id == Subnet.network_id, or_(Network.shared, Network.router_external)))
+                Network.id == Subnet.network_id, Network.shared))
         with self.db.reader() as session:
             ids = resources.subnet_listing().select_ids(session, filters, scope, page or Page())
             return resources.load_subnets(session, ids)

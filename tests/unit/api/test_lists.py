@@ -280,3 +280,23 @@ def test_sdk_tags(sdk, unique):
     assert [n.id for n in sdk.network.networks(tags=[f"t1-{unique}", f"t2-{unique}"])] == [
         net.id]
     assert [n.id for n in sdk.network.networks(any_tags=[f"t2-{unique}", "x"])] == [net.id]
+
+
+@pytest.mark.parametrize("key", ["gateway_ip", "ipv6_ra_mode", "ipv6_address_mode"])
+def test_nullable_attributes_are_not_sort_keys(client, key):
+    """A NULL cannot be a keyset marker, and backends order NULLs differently."""
+    assert_error(client.get(f"/v2.0/subnets?sort_key={key}&limit=1"), 400)
+
+
+def test_a_marker_the_caller_cannot_see_is_404(api_server):
+    """The marker is looked up in the caller's scope: no probing for other ids."""
+    with api_server.http(project="owner-x") as owner, \
+            api_server.http(project="other-y") as other:
+        created = owner.post("/v2.0/networks", json={"network": {"name": "h"}})
+        assert created.status_code == 201, created.text
+        hidden = created.json()
+        resp = other.get("/v2.0/networks", params={
+            "limit": 1, "marker": hidden["network"]["id"]})
+        assert_error(resp, 404)
+        assert ok(owner.get("/v2.0/networks", params={
+            "limit": 1, "marker": hidden["network"]["id"]}))["networks"] == []
