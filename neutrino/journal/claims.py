@@ -30,7 +30,17 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, delete, exists, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from neutrino.db.api import Database
@@ -234,10 +244,25 @@ def count_error(session: Session, row: Claimed, detail: str, max_retries: int,
     return state
 
 
+def still_owned(session: Session, rows: Sequence[Claimed]) -> list[int]:
+    """The seqnums of ``rows`` still processing under this worker's claim.
+
+    A row held past processing_timeout is put back to pending by maintenance and may
+    be claimed again; completing it here would unblock its dependents before the new
+    owner has sent it. Only the claim's version may complete it.
+    """
+    if not rows:
+        return []
+    pairs = [(r.seqnum, r.version_id) for r in rows]
+    return sorted(session.execute(select(_J.c.seqnum).where(
+        tuple_(_J.c.seqnum, _J.c.version_id).in_(pairs),
+        _J.c.state == PROCESSING)).scalars())
+
+
 def settle(session: Session, outcome: Outcome, max_retries: int, retention: int,
            now: dt.datetime) -> None:
     """Apply a batch's outcome in ``session``'s transaction."""
-    complete_rows(session, sorted(r.seqnum for r in outcome.completed), retention, now)
+    complete_rows(session, still_owned(session, outcome.completed), retention, now)
     release_rows(session, sorted(outcome.released, key=lambda r: r.seqnum), now,
                  outcome.release_reason)
     for row, detail in sorted(outcome.errors, key=lambda e: e[0].seqnum):

@@ -164,3 +164,24 @@ def test_drain_sends_everything_in_dependency_order(db, client, settings, contro
         ("DELETE", "port"), ("DELETE", "subnet")]
     assert [n["id"] for n in controller.store.list("network")] == ["net-1"]
     assert controller.store.list("subnet") == controller.store.list("port") == []
+
+
+def test_a_row_reset_and_reclaimed_is_not_completed_by_its_old_owner(db):
+    """A slow worker outlived processing_timeout: its late completion must not finish
+    (and so unblock the dependents of) the row another worker now owns."""
+    import datetime as dt
+
+    from neutrino.journal.maintenance import reset_stale
+
+    _record(db, Entry("network", "net-1", "create", NET))
+    first = claims.claim(db, 1, utcnow())[0]
+    later = utcnow() + dt.timedelta(seconds=3600)
+    assert reset_stale(db, 100, later) == 1
+    second = claims.claim(db, 1, later)[0]
+    assert second.seqnum == first.seqnum and second.version_id != first.version_id
+    with db.transaction() as session:
+        claims.settle(session, claims.Outcome(completed=[first]), 5, 0, utcnow())
+    assert _states(db)[first.seqnum] == "processing"
+    with db.transaction() as session:
+        claims.settle(session, claims.Outcome(completed=[second]), 5, 0, utcnow())
+    assert first.seqnum not in _states(db)
