@@ -171,12 +171,13 @@ class NetworkMixin(Ml2Base):
                 Port.network_id == net_id)).all()
             if any(owner not in AUTO_DELETE_OWNERS for _, owner in ports):
                 raise exc.NetworkInUse(net_id=net_id)
-            contexts: list[Any] = []
-            for port_id, _ in ports:
-                self._delete_port_tx(session, ctx, port_id)  # type: ignore[attr-defined]
-            for subnet_id in net["subnets"]:
-                contexts.append(self._delete_subnet_tx(  # type: ignore[attr-defined]
-                    session, ctx, subnet_id, net))
+            # The DHCP ports and subnets that go with the network get their own
+            # postcommits (l2pop removals, agents' port_delete) like any delete.
+            contexts: list[tuple[str, Any]] = [
+                ("delete_port", self._delete_port_tx(  # type: ignore[attr-defined]
+                    session, ctx, port_id)) for port_id, _ in ports]
+            contexts += [("delete_subnet", self._delete_subnet_tx(  # type: ignore[attr-defined]
+                session, ctx, subnet_id, net)) for subnet_id in net["subnets"]]
             mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
             self.mechanism_manager.precommit("delete_network", mech_ctx)
             self.type_manager.release_network_segments(session, segments)
@@ -184,7 +185,7 @@ class NetworkMixin(Ml2Base):
                 session.execute(delete(Tag).where(Tag.resource_id == net_id))
             # Its segments go with it (ON DELETE CASCADE).
             session.execute(delete(Network).where(Network.id == net_id))
-            return net, [("delete_subnet", c) for c in contexts] + [("delete_network", mech_ctx)]
+            return net, [*contexts, ("delete_network", mech_ctx)]
 
         def attempt() -> tuple[dict[str, Any], list[Any]]:
             with self.db.transaction() as session:
@@ -195,6 +196,8 @@ class NetworkMixin(Ml2Base):
             # Deletes are not undone; the manager logged the driver's error.
             with contextlib.suppress(exc.NeutronException):
                 self.mechanism_manager.postcommit(method, context)
+            if method == "delete_port":
+                self.events.publish("port", "after_delete", ctx, context.current)
         self.events.publish("network", "after_delete", ctx, net)
 
     def get_network(self, ctx: Context, net_id: str) -> dict[str, Any]:

@@ -243,6 +243,18 @@ def test_logger_driver_sees_precommit_before_postcommit(ml2_server, http):
     assert calls == ["create_network_precommit", "create_network_postcommit"]
 
 
+def test_network_delete_runs_the_delete_hooks_of_its_dhcp_port(ml2_server, http):
+    """The DHCP port that goes with a network gets its own precommit and postcommit."""
+    logger = next(d for d in ml2_server.plugin.mechanism_manager.drivers
+                  if d.name == "logger")
+    net = network(http)
+    subnet(http, net["id"], "10.93.0.0/24")
+    dhcp = port(http, net["id"], device_owner="network:dhcp")
+    assert http.delete(f"/v2.0/networks/{net['id']}").status_code == 204
+    calls = [c for c, rid in logger.calls if rid == dhcp["id"]]
+    assert calls[-2:] == ["delete_port_precommit", "delete_port_postcommit"]
+
+
 # --- port binding --------------------------------------------------------------------------
 
 def test_a_driver_binds_the_port(http):
