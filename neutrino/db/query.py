@@ -27,10 +27,12 @@ class PageIds(list[str]):
     """The ids of one page, in order, with the query that selects them.
 
     Loaders use ``query`` as a subquery for a large page instead of sending
-    thousands of ids back to the database once per child table.
+    thousands of ids back to the database once per child table. Only an unlimited
+    listing carries it: re-running a LIMIT query could select another window if rows
+    were inserted meanwhile, while an unlimited one only gains rows the loaders ignore.
     """
 
-    def __init__(self, ids: list[str], query: Select[Any]) -> None:
+    def __init__(self, ids: list[str], query: Select[Any] | None) -> None:
         super().__init__(ids)
         self.query = query
 
@@ -86,7 +88,8 @@ class Listing:
         if page.limit:
             query = query.limit(page.limit)
         ids = list(session.execute(query).scalars())
-        return PageIds(ids[::-1] if page.page_reverse else ids, query)
+        return PageIds(ids[::-1] if page.page_reverse else ids,
+                       None if page.limit else query)
 
     def _sort_columns(self, page: Page) -> list[tuple[Any, bool]]:
         keys = [(self.columns[attr], asc) for attr, asc in page.sorts]
