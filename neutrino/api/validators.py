@@ -65,10 +65,6 @@ def to_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def to_none_or_str(value: Any) -> Any:
-    return value
-
-
 # --- validators --------------------------------------------------------------------
 
 def string(max_len: int | None = None) -> Validator:

@@ -9,6 +9,7 @@ next candidate — no locks, no double allocation on any backend.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import random
 import uuid
 from collections.abc import Iterator
@@ -243,7 +244,7 @@ def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
     candidates = _free_candidates(session, subnet["id"], pools)
     window = [c for _, c in zip(range(_WINDOW), candidates, strict=False)]
     random.shuffle(window)
-    for collisions, value in enumerate(_chain(window, candidates), start=1):
+    for collisions, value in enumerate(itertools.chain(window, candidates), start=1):
         ip = _address(value, subnet["ip_version"])
         if _insert(session, subnet, port_id, ip):
             return ip
@@ -251,11 +252,6 @@ def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
             from neutrino.db.api import RetryRequest
             raise RetryRequest()
     raise exc.IpAddressGenerationFailure(net_id=subnet["network_id"])
-
-
-def _chain(first: list[int], rest: Iterator[int]) -> Iterator[int]:
-    yield from first
-    yield from rest
 
 
 def release(session: Session, port_id: str, keep: set[tuple[str, str]] | None = None) -> None:

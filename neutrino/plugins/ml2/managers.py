@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -137,5 +136,3 @@ class MechanismManager:
                 context.bound_driver = driver.name
                 return
 
-
-Callback = Callable[..., None]

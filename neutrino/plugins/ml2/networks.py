@@ -51,9 +51,6 @@ def provider_segments(body: dict[str, Any]) -> list[api.Segment] | None:
 class NetworkMixin(Ml2Base):
     """create/update/delete/get/list networks."""
 
-    def _network_segments(self, session: Session, network_id: str) -> list[api.Segment]:
-        return resources.load_segments(session, [network_id]).get(network_id, [])
-
     def _create_network_tx(self, session: Session, ctx: Context,
                            body: dict[str, Any]) -> tuple[dict[str, Any], api.NetworkContext]:
         provider = provider_segments(body)
@@ -110,16 +107,16 @@ class NetworkMixin(Ml2Base):
         holder: dict[str, Any] = {}
 
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
-            row = self.row_or_404(session, Network, net_id,
-                                  lambda: exc.NetworkNotFound(net_id=net_id))
-            check_revision(ctx, row.revision_number)
-            original = resources.load_networks(session, [net_id])[0]
+            original, segments = resources.load_network(session, net_id)
+            if original is None:
+                raise exc.NetworkNotFound(net_id=net_id)
+            check_revision(ctx, original["revision_number"])
             holder["original"] = original
-            values = self._network_update_values(session, row, body)
+            values = self._network_update_values(session, original, segments, body)
             self.bump(session, Network, net_id, values)
             net = resources.load_networks(session, [net_id])[0]
-            mech_ctx = api.NetworkContext(self, ctx, session, net, original,
-                                          self._network_segments(session, net_id))
+            # Segments cannot be updated: the ones read before the change still hold.
+            mech_ctx = api.NetworkContext(self, ctx, session, net, original, segments)
             self.mechanism_manager.precommit("update_network", mech_ctx)
             return net, [mech_ctx]
 
@@ -127,7 +124,8 @@ class NetworkMixin(Ml2Base):
         self.events.publish("network", "after_update", ctx, net, holder.get("original"))
         return net
 
-    def _network_update_values(self, session: Session, row: Any,
+    def _network_update_values(self, session: Session, original: dict[str, Any],
+                               segments: list[api.Segment],
                                body: dict[str, Any]) -> dict[str, Any]:
         provider = [k for k in (*PROVIDER_ATTRS, "segments") if k in body]
         if provider:
@@ -140,23 +138,23 @@ class NetworkMixin(Ml2Base):
                    "port_security_enabled": "port_security_enabled", "mtu": "mtu"}
         values = {col: body[attr] for attr, col in columns.items() if attr in body}
         if "mtu" in values:
-            max_mtu = self.type_manager.network_mtu(self._network_segments(session, row.id))
+            max_mtu = self.type_manager.network_mtu(segments)
             if values["mtu"] > max_mtu:
                 raise exc.InvalidInput(error_message=(
                     f"Requested MTU is too big, maximum is {max_mtu}"))
-        if values.get("shared") is False and row.shared:
-            self._check_unshare(session, row)
+        if values.get("shared") is False and original["shared"]:
+            self._check_unshare(session, original)
         return values
 
     @staticmethod
-    def _check_unshare(session: Session, row: Any) -> None:
+    def _check_unshare(session: Session, net: dict[str, Any]) -> None:
         foreign = session.execute(select(exists().where(
-            Port.network_id == row.id, Port.project_id != row.project_id,
+            Port.network_id == net["id"], Port.project_id != net["project_id"],
             ~Port.device_owner.startswith("network:")))).scalar()
         foreign = foreign or session.execute(select(exists().where(
-            Subnet.network_id == row.id, Subnet.project_id != row.project_id))).scalar()
+            Subnet.network_id == net["id"], Subnet.project_id != net["project_id"]))).scalar()
         if foreign:
-            raise exc.InvalidSharedSetting(network=row.name or row.id)
+            raise exc.InvalidSharedSetting(network=net["name"] or net["id"])
 
     def delete_network(self, ctx: Context, net_id: str) -> None:
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
