@@ -14,7 +14,8 @@ def setup_logging(conf: Any) -> None:
     logging.basicConfig(level=logging.DEBUG if conf.debug else logging.INFO,
                         format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s",
                         stream=sys.stderr)
-    for noisy in ("sqlalchemy", "alembic", "amqp", "oslo_policy", "keystonemiddleware"):
+    for noisy in ("sqlalchemy", "alembic", "amqp", "kombu", "oslo_messaging", "oslo_policy",
+                  "keystonemiddleware", "ovsdbapp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

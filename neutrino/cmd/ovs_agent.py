@@ -24,14 +24,6 @@ def ovs_rundir(ovsdb_connection: str) -> str | None:
     return os.environ.get("OVS_RUNDIR")
 
 
-def setup_logging(debug: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s",
-                        stream=sys.stderr)
-    for noisy in ("amqp", "kombu", "oslo_messaging", "ovsdbapp"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
     """The agent and the things to stop with it (consumers, monitor, OVSDB, transport).
 
@@ -104,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from neutrino.cmd.common import setup_logging
     from neutrino.conf import ConfigError
     from neutrino.conf.agent import make_agent_conf
 
@@ -113,7 +106,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as exc:
         print(f"neutrino-ovs-agent: {exc}", file=sys.stderr)
         return 2
-    setup_logging(conf.debug)
+    setup_logging(conf)
     agent, resources = build(conf)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop(timeout=0))
     signal.signal(signal.SIGINT, lambda *_: agent.stop(timeout=0))
