@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import falcon
 from sqlalchemy import select
@@ -118,22 +119,31 @@ class Server:
 
 
 def parent_lookup(db: Database) -> Any:
-    """``network:<attr>`` policy values of a subnet's or port's network (one query)."""
+    """``network:<attr>`` policy values of a subnet's or port's network (one query).
 
-    def lookup(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
+    Returns a loader, not the values: the read happens only when a rule or check asks
+    for a ``network:`` value (``PolicyTarget``), as Neutron's OwnerCheck fetches the
+    parent only when a rule names it. An admin creating a port never needs it.
+    """
+
+    def lookup(ctx: Context, item: dict[str, Any]) -> Callable[[], dict[str, Any]] | None:
         net_id = item.get("network_id")
         if not net_id or "network:tenant_id" in item:
-            return {}
-        cache = ctx.__dict__.setdefault("_network_cache", {})
-        if net_id not in cache:
-            with db.reader() as session:
-                row = session.execute(select(
-                    Network.project_id, Network.shared, Network.router_external
-                ).where(Network.id == net_id)).first()
-            project, shared, external = row if row is not None else (None, False, False)
-            cache[net_id] = {"network:tenant_id": project, "network:project_id": project,
-                             "network:shared": shared, "network:router:external": external}
-        return cache[net_id]
+            return None
+
+        def load() -> dict[str, Any]:
+            cache = ctx.__dict__.setdefault("_network_cache", {})
+            if net_id not in cache:
+                with db.reader() as session:
+                    row = session.execute(select(
+                        Network.project_id, Network.shared, Network.router_external
+                    ).where(Network.id == net_id)).first()
+                project, shared, external = row if row is not None else (None, False, False)
+                cache[net_id] = {"network:tenant_id": project, "network:project_id": project,
+                                 "network:shared": shared, "network:router:external": external}
+            return cast(dict[str, Any], cache[net_id])
+
+        return load
 
     return lookup
 

@@ -76,11 +76,78 @@ def convert_value(attr: Attr, value: Any) -> Any:
     return value
 
 
+class PolicyTarget(dict[str, Any]):
+    """A policy target: the item, plus its network's ``network:<attr>`` values on demand.
+
+    The parent network is read the first time a rule or check looks up a
+    ``network:`` key (or lists the keys), never when no rule needs it.
+    """
+
+    __slots__ = ("_load",)
+
+    def __init__(self, item: dict[str, Any],
+                 load: Callable[[], dict[str, Any]] | None) -> None:
+        super().__init__(item)
+        self._load = load
+
+    def _resolve(self) -> None:
+        load, self._load = self._load, None
+        if load is not None:
+            for key, value in load().items():
+                self.setdefault(key, value)
+
+    def _wants(self, key: Any) -> bool:
+        return self._load is not None and isinstance(key, str) and key.startswith("network:")
+
+    def __missing__(self, key: str) -> Any:
+        if self._wants(key):
+            self._resolve()
+            if dict.__contains__(self, key):
+                return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        if not dict.__contains__(self, key) and self._wants(key):
+            self._resolve()
+        return dict.__contains__(self, key)
+
+    def __iter__(self) -> Any:
+        self._resolve()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._resolve()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._resolve()
+        return dict.keys(self)
+
+    def items(self) -> Any:
+        self._resolve()
+        return dict.items(self)
+
+    def values(self) -> Any:
+        self._resolve()
+        return dict.values(self)
+
+    def copy(self) -> dict[str, Any]:
+        self._resolve()
+        return dict(dict.items(self))
+
+
 class ResourceController:
     """Serves ``/v2.0/<collection>`` and ``/v2.0/<collection>/<id>`` for one Resource."""
 
     def __init__(self, resource: Resource, plugin: Any, policy: Policy, conf: Any,
-                 parent_lookup: Callable[[Context, dict[str, Any]], dict[str, Any]]) -> None:
+                 parent_lookup: Callable[[Context, dict[str, Any]],
+                                         Callable[[], dict[str, Any]] | None]) -> None:
         self.resource = resource
         self.plugin = plugin
         self.policy = policy
@@ -147,7 +214,7 @@ class ResourceController:
     # --- policy ---------------------------------------------------------------------
 
     def target(self, ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
-        return {**item, **self._parent_lookup(ctx, item)}
+        return PolicyTarget(item, self._parent_lookup(ctx, item))
 
     def _enforce_attrs(self, ctx: Context, op: str, target: dict[str, Any],
                        given: dict[str, Any]) -> None:

@@ -193,8 +193,10 @@ class Policy:
             rule = rules.get(self.enforcer.default_rule)
             if rule is None:
                 return False
-        return bool(_checks._check(rule, dict(target), ctx.to_policy_values(),
-                                   self.enforcer, action))
+        # A dict is passed as is: a controller's PolicyTarget reads the parent network
+        # only if the rule asks for it, and copying would read it now.
+        return bool(_checks._check(rule, target if isinstance(target, dict) else dict(target),
+                                   ctx.to_policy_values(), self.enforcer, action))
 
     def enforce(self, ctx: Context, action: str, target: Mapping[str, Any]) -> None:
         if not self.check(ctx, action, target):

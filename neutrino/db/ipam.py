@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import netaddr
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -189,8 +189,40 @@ def _pools(session: Session, subnet_id: str) -> list[tuple[int, int]]:
     rows = session.connection().execute(
         select(IPAllocationPool.first_ip, IPAllocationPool.last_ip)
         .where(IPAllocationPool.subnet_id == subnet_id)).all()
+    return _pool_ranges(rows)
+
+
+def _pool_ranges(rows: Any) -> list[tuple[int, int]]:
     return sorted((int(ipaddress.ip_address(a)), int(ipaddress.ip_address(b)))
-                  for a, b in rows)
+                  for a, b in rows if a is not None)
+
+
+# PostgreSQL: the subnet's lock and its pools in one statement. FOR UPDATE OF
+# names the subnet alone (the pools are the nullable side of the join).
+_LOCKED_POOLS = select(Subnet.revision_number, IPAllocationPool.first_ip,
+                       IPAllocationPool.last_ip).select_from(
+    Subnet.__table__.outerjoin(IPAllocationPool.__table__,
+                               IPAllocationPool.subnet_id == Subnet.id)
+).where(Subnet.id == bindparam("subnet_id")).with_for_update(of=Subnet.__table__)
+
+
+def _lock_and_pools(session: Session, subnet: dict[str, Any]) -> list[tuple[int, int]]:
+    """``lock_subnet`` then the subnet's pools: one round trip on PostgreSQL.
+
+    Should a pool update commit while the statement waits for the lock, the locked
+    row comes back in its new version but the pools as the statement's snapshot
+    saw them: a revision other than the one the caller read means the pools are
+    read again, now under the lock.
+    """
+    subnet_id = subnet["id"]
+    if session.get_bind().dialect.name != "postgresql":
+        lock_subnet(session, subnet_id)
+        return _pools(session, subnet_id)
+    rows = session.connection().execute(_LOCKED_POOLS, {"subnet_id": subnet_id}).all()
+    session.info.setdefault("ipam_locked_subnets", set()).add(subnet_id)
+    if not rows or rows[0][0] != subnet.get("revision_number"):
+        return _pools(session, subnet_id)
+    return _pool_ranges((first, last) for _, first, last in rows)
 
 
 def _free_candidates(session: Session, subnet_id: str,
@@ -232,8 +264,7 @@ def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
     Addresses are picked at random (as Neutron does) so that a freed address is not
     handed out again at once.
     """
-    lock_subnet(session, subnet["id"])
-    pools = _pools(session, subnet["id"])
+    pools = _lock_and_pools(session, subnet)
     # A random sample first: one query on a sparse subnet. A dense subnet's sample
     # comes back empty and costs that one query before the full scan.
     if sum(last - first + 1 for first, last in pools) >= 4 * _WINDOW:

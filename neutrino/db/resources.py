@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, String, any_, bindparam, exists, select
+from sqlalchemy import ARRAY, String, any_, bindparam, exists, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from neutrino.db.models import (
@@ -123,6 +123,42 @@ def load_network(session: Session, net_id: str, brief: bool = False
     return (nets[0] if nets else None), segments.get(net_id, [])
 
 
+def lock_network_for_delete(session: Session, net_id: str
+                            ) -> tuple[dict[str, Any] | None, list[dict[str, Any]],
+                                       list[tuple[str, str]]]:
+    """Lock the network's row and read what deleting it needs, in two statements.
+
+    The network with its segments (its row locked, except on SQLite whose writers
+    are serial), then its subnets, tags and ports together: (network or None,
+    segments, [(port id, device_owner)]).
+    """
+    conn = session.connection()
+    dialect = conn.dialect.name
+    query = _NETWORK_ROWS
+    if dialect == "postgresql":
+        query = query.with_for_update(of=Network.__table__)
+    elif dialect != "sqlite":
+        query = query.with_for_update()
+    rows = conn.execute(query, {"net_id": net_id}).all()
+    if not rows:
+        return None, [], []
+    net = _network_dict(rows[0])
+    segments = [_segment_of(r) for r in rows if r.segment_id is not None]
+    subnets: list[tuple[Any, str]] = []
+    tags: list[str] = []
+    ports: list[tuple[str, str]] = []
+    for kind, value, created_at, owner in conn.execute(_NETWORK_CHILDREN, {"net_id": net_id}):
+        if kind == "s":
+            subnets.append((created_at, value))
+        elif kind == "t":
+            tags.append(value)
+        else:
+            ports.append((value, owner))
+    net.update(subnets=[sid for _, sid in sorted(subnets)], tags=sorted(tags))
+    _add_provider(net, segments)
+    return net, segments, ports
+
+
 def load_networks(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
     return _load_networks(session, ids)[0]
 
@@ -131,21 +167,47 @@ _SEGMENT_COLUMNS = (NetworkSegment.id.label("segment_id"), NetworkSegment.networ
                     NetworkSegment.physical_network, NetworkSegment.segmentation_id)
 
 
+def _segment_of(row: Any) -> dict[str, Any]:
+    return {"id": row.segment_id, "network_type": row.network_type,
+            "physical_network": row.physical_network, "segmentation_id": row.segmentation_id}
+
+
+def _network_dict(row: Any) -> dict[str, Any]:
+    """The network's own attributes (no subnets, tags or provider ones yet)."""
+    net = _standard(row)
+    net.update({"admin_state_up": row.admin_state_up, "status": row.status,
+                "shared": row.shared, "router:external": row.router_external,
+                "mtu": row.mtu, "port_security_enabled": row.port_security_enabled})
+    return net
+
+
+def _network_query(match: Any) -> Any:
+    return select(*Network.__table__.c, *_SEGMENT_COLUMNS).outerjoin(
+        NetworkSegment, NetworkSegment.network_id == Network.id).where(
+        match(Network.id)).order_by(NetworkSegment.segment_index)
+
+
+# Built once: a statement object made per call costs more to build and key for the
+# compiled cache than the query takes to run.
+_NETWORK_ROWS = _network_query(lambda col: col == bindparam("net_id"))
+_NETWORK_CHILDREN: Any = union_all(
+    select(literal("s").label("kind"), Subnet.id.label("value"),
+           Subnet.created_at.label("created_at"), null().label("owner")
+           ).where(Subnet.network_id == bindparam("net_id")),
+    select(literal("t"), Tag.tag, null(), null()).where(Tag.resource_id == bindparam("net_id")),
+    select(literal("p"), Port.id, null(), Port.device_owner
+           ).where(Port.network_id == bindparam("net_id")))
+
+
 def _network_rows(session: Session, ids: Sequence[str]
                   ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Networks by id and their segments in order, from one outer join."""
     rows: dict[str, Any] = {}
     segments: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    query = lambda c: select(*Network.__table__.c, *_SEGMENT_COLUMNS).outerjoin(  # noqa: E731
-        NetworkSegment, NetworkSegment.network_id == Network.id).where(
-        c(Network.id)).order_by(NetworkSegment.segment_index)
-    for row in _rows(session, query, ids):
+    for row in _rows(session, _network_query, ids):
         rows[row.id] = row
         if row.segment_id is not None:
-            segments[row.id].append({
-                "id": row.segment_id, "network_type": row.network_type,
-                "physical_network": row.physical_network,
-                "segmentation_id": row.segmentation_id})
+            segments[row.id].append(_segment_of(row))
     return rows, segments
 
 
@@ -164,11 +226,7 @@ def _load_networks(session: Session, ids: Sequence[str], brief: bool = False
         row = rows.get(nid)
         if row is None:
             continue
-        net = _standard(row)
-        net.update({"admin_state_up": row.admin_state_up, "status": row.status,
-                    "shared": row.shared, "router:external": row.router_external,
-                    "mtu": row.mtu, "port_security_enabled": row.port_security_enabled,
-                    })
+        net = _network_dict(row)
         if not brief:
             net.update(subnets=subnets.get(nid, []), tags=tags.get(nid, []))
         _add_provider(net, segments.get(nid, []))
@@ -195,7 +253,7 @@ def subnets_for_ipam(session: Session, network_id: str) -> list[dict[str, Any]]:
     conn = session.connection()
     rows = conn.execute(select(
         Subnet.id, Subnet.network_id, Subnet.cidr, Subnet.ip_version, Subnet.gateway_ip,
-        Subnet.ipv6_address_mode, Subnet.ipv6_ra_mode
+        Subnet.ipv6_address_mode, Subnet.ipv6_ra_mode, Subnet.revision_number
     ).where(Subnet.network_id == network_id).order_by(Subnet.created_at, Subnet.id)).all()
     return [dict(r._mapping) for r in rows]
 

@@ -20,7 +20,6 @@ from neutrino.plugins.ml2.base import (
     Ml2Base,
     check_delete,
     check_revision,
-    lock_row,
     specified,
 )
 
@@ -160,13 +159,10 @@ class NetworkMixin(Ml2Base):
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
             # Locked first: a port or subnet being created on the network then either
             # committed before we look (409 below) or waits and finds it gone (404).
-            lock_row(session, Network, net_id)
-            net, segments = resources.load_network(session, net_id)
+            net, segments, ports = resources.lock_network_for_delete(session, net_id)
             if net is None:
                 raise exc.NetworkNotFound(net_id=net_id)
             check_delete(ctx, "network", net)
-            ports = session.execute(select(Port.id, Port.device_owner).where(
-                Port.network_id == net_id)).all()
             if any(owner not in AUTO_DELETE_OWNERS for _, owner in ports):
                 raise exc.NetworkInUse(net_id=net_id)
             # The DHCP ports and subnets that go with the network get their own

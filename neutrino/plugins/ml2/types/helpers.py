@@ -6,7 +6,7 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import case, exists, func, insert, literal, select
+from sqlalchemy import bindparam, case, cast, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
@@ -73,25 +73,60 @@ def _insert_new(dialect: str, table: Any) -> Any:
     return stmt.execution_options(preserve_rowcount=True)
 
 
-def lowest_free(session: Session, model: Any, column: Any, first: int, last: int,
-                extra: dict[str, Any]) -> int | None:
-    """The lowest id in [first, last] with no allocation row, found by the database.
+def _lowest_free_expr(table: Any, key: str, extra_keys: tuple[str, ...]) -> Any:
+    """The lowest id in [:first, :last] with no allocation row, as a SQL expression.
 
-    ``first`` itself, else the smallest ``id + 1`` whose successor is free: an
-    index walk, instead of reading every allocated id into the process; both
-    in one statement.
+    ``:first`` itself, else the smallest ``id + 1`` whose successor is free: an index
+    walk, instead of reading every allocated id into the process. NULL when every
+    id of the range is taken.
     """
-    table = model.__table__
-    where = [table.c[k] == v for k, v in extra.items()]
-    col = table.c[column.key]
+    col = table.c[key]
+    where = [table.c[k] == bindparam(k) for k in extra_keys]
     nxt = table.alias("nxt")
+    first: Any = bindparam("first")
+    last: Any = bindparam("last")
     gap = select(func.min(col + 1)).where(
         col >= first, col < last, *where,
-        ~exists().where(nxt.c[column.key] == col + 1,
-                        *[nxt.c[k] == v for k, v in extra.items()])).scalar_subquery()
+        ~exists().where(nxt.c[key] == col + 1,
+                        *[nxt.c[k] == bindparam(k) for k in extra_keys])).scalar_subquery()
     first_taken = exists().where(col == first, *where)
+    return case((first_taken, gap), else_=cast(first, col.type))
+
+
+@functools.cache
+def _lowest_free_query(table: Any, key: str, extra_keys: tuple[str, ...]) -> Any:
+    return select(_lowest_free_expr(table, key, extra_keys))
+
+
+@functools.cache
+def _claim_lowest_query(dialect: str, table: Any, key: str,
+                        extra_keys: tuple[str, ...]) -> Any:
+    """INSERT the lowest free id of a range, skipping a key a concurrent request took.
+
+    One statement (and round trip) where reading the candidate and inserting it took
+    two. It RETURNs the id it inserted: no row when the range is full or when the
+    candidate was taken between the statement's read and its insert.
+    """
+    candidate = select(_lowest_free_expr(table, key, extra_keys).label("c")).subquery("cand")
+    # The WHERE also keeps SQLite's parser from reading ON CONFLICT as a join clause.
+    source = select(candidate.c.c, *[bindparam(k) for k in extra_keys]).where(
+        candidate.c.c.is_not(None))
+    stmt: Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:
+        stmt = insert(table).prefix_with("IGNORE")
+    return stmt.from_select([key, *extra_keys], source).returning(table.c[key])
+
+
+def lowest_free(session: Session, model: Any, column: Any, first: int, last: int,
+                extra: dict[str, Any]) -> int | None:
+    """The lowest id in [first, last] with no allocation row, found by the database."""
+    query = _lowest_free_query(table_of(model), column.key, tuple(sorted(extra)))
     found = session.connection().execute(
-        select(case((first_taken, gap), else_=literal(first, col.type)))).scalar()
+        query, {"first": first, "last": last, **extra}).scalar()
     return None if found is None else int(found)
 
 
@@ -100,13 +135,18 @@ def allocate_from_ranges(session: Session, model: Any, column: Any,
                          extra: dict[str, Any] | None = None) -> int | None:
     """Take the lowest free id in ``ranges``; None when the ranges are exhausted."""
     extra = extra or {}
+    conn = session.connection()
+    claim = _claim_lowest_query(conn.dialect.name, table_of(model), column.key,
+                                tuple(sorted(extra)))
     for first, last in ranges:
         for _ in range(MAX_ATTEMPTS):
-            candidate = lowest_free(session, model, column, first, last, extra)
-            if candidate is None:
+            taken = conn.execute(claim, {"first": first, "last": last, **extra}).scalar()
+            if taken is not None:
+                return int(taken)
+            # Nothing inserted: the range is full, or a concurrent request took the
+            # candidate first (then the next statement finds the next one).
+            if lowest_free(session, model, column, first, last, extra) is None:
                 break
-            if try_insert(session, model, {column.key: candidate, **extra}):
-                return candidate
         else:
             # Every candidate was taken under us: let the whole request try again.
             from neutrino.db.api import RetryRequest
