@@ -150,8 +150,14 @@ def _insert(session: Session, subnet: dict[str, Any], port_id: str, ip: str) -> 
         return False
 
 
+_INSERT_ALLOCATION = insert(table_of(IPAllocation))
+_TAKEN_AMONG = select(IPAllocation.ip_address).where(
+    IPAllocation.subnet_id == bindparam("subnet_id"),
+    IPAllocation.ip_address.in_(bindparam("ips", expanding=True)))
+
+
 def _insert_row(session: Session, subnet: dict[str, Any], port_id: str, ip: str) -> None:
-    session.connection().execute(insert(table_of(IPAllocation)), {
+    session.connection().execute(_INSERT_ALLOCATION, {
         "ip_address": ip, "subnet_id": subnet["id"], "network_id": subnet["network_id"],
         "port_id": port_id})
 
@@ -253,8 +259,8 @@ def _probe(session: Session, subnet_id: str, pools: list[tuple[int, int]],
                 sample.append(_address(first + pick, version))
                 break
             pick -= size
-    taken = set(session.connection().execute(select(IPAllocation.ip_address).where(
-        IPAllocation.subnet_id == subnet_id, IPAllocation.ip_address.in_(sample))).scalars())
+    taken = set(session.connection().execute(
+        _TAKEN_AMONG, {"subnet_id": subnet_id, "ips": sample}).scalars())
     return [ip for ip in sample if ip not in taken]
 
 

@@ -119,8 +119,17 @@ def load_network(session: Session, net_id: str, brief: bool = False
     ``brief`` leaves out ``subnets`` and ``tags`` (two queries fewer), for port
     operations, whose drivers need the network's segments, not its subnets.
     """
-    nets, segments = _load_networks(session, [net_id], brief)
-    return (nets[0] if nets else None), segments.get(net_id, [])
+    conn = session.connection()
+    rows = conn.execute(_NETWORK_ROWS, {"net_id": net_id}).all()
+    if not rows:
+        return None, []
+    net = _network_dict(rows[0])
+    segments = [_segment_of(r) for r in rows if r.segment_id is not None]
+    if not brief:
+        net.update(subnets=list(conn.execute(_NETWORK_SUBNET_IDS, {"net_id": net_id}).scalars()),
+                   tags=list(conn.execute(_TAGS_OF, {"id": net_id}).scalars()))
+    _add_provider(net, segments)
+    return net, segments
 
 
 def lock_network_for_delete(session: Session, net_id: str
@@ -190,6 +199,9 @@ def _network_query(match: Any) -> Any:
 # Built once: a statement object made per call costs more to build and key for the
 # compiled cache than the query takes to run.
 _NETWORK_ROWS = _network_query(lambda col: col == bindparam("net_id"))
+_NETWORK_SUBNET_IDS = select(Subnet.id).where(
+    Subnet.network_id == bindparam("net_id")).order_by(Subnet.created_at, Subnet.id)
+_TAGS_OF = select(Tag.tag).where(Tag.resource_id == bindparam("id")).order_by(Tag.tag)
 _NETWORK_CHILDREN: Any = union_all(
     select(literal("s").label("kind"), Subnet.id.label("value"),
            Subnet.created_at.label("created_at"), null().label("owner")

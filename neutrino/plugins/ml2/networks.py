@@ -6,7 +6,7 @@ import contextlib
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import bindparam, delete, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -27,6 +27,13 @@ PROVIDER_ATTRS = ("provider:network_type", "provider:physical_network",
                   "provider:segmentation_id")
 # Ports that go away with their network instead of keeping it in use (as Neutron).
 AUTO_DELETE_OWNERS = ("network:dhcp",)
+
+# Statements of the hot paths, built once (building and keying one per call costs
+# more than PostgreSQL takes to run it).
+_INSERT_NETWORK = insert(table_of(Network))
+_INSERT_SEGMENT = insert(table_of(NetworkSegment))
+_DELETE_NETWORK = delete(table_of(Network)).where(table_of(Network).c.id == bindparam("id"))
+_DELETE_TAGS = delete(table_of(Tag)).where(table_of(Tag).c.resource_id == bindparam("id"))
 
 
 def provider_segments(body: dict[str, Any]) -> list[api.Segment] | None:
@@ -74,13 +81,13 @@ class NetworkMixin(Ml2Base):
             "router_external": body.get("router:external", False), "mtu": mtu,
             "port_security_enabled": body.get("port_security_enabled", True),
             "created_at": now, "updated_at": now, "revision_number": 0}
-        session.connection().execute(insert(table_of(Network)), values)
+        session.connection().execute(_INSERT_NETWORK, values)
         rows = [{"id": str(uuid.uuid4()), "network_id": net_id, "segment_index": i,
                  "network_type": s[api.NETWORK_TYPE],
                  "physical_network": s.get(api.PHYSICAL_NETWORK),
                  "segmentation_id": s.get(api.SEGMENTATION_ID)}
                 for i, s in enumerate(segments)]
-        session.connection().execute(insert(table_of(NetworkSegment)), rows)
+        session.connection().execute(_INSERT_SEGMENT, rows)
         # Built from what was just written: reading it back would double the queries.
         net, segments = resources.network_from_values(values, rows)
         mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
@@ -175,10 +182,11 @@ class NetworkMixin(Ml2Base):
             mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
             self.mechanism_manager.precommit("delete_network", mech_ctx)
             self.type_manager.release_network_segments(session, segments)
+            conn = session.connection()
             if net["tags"]:
-                session.execute(delete(Tag).where(Tag.resource_id == net_id))
+                conn.execute(_DELETE_TAGS, {"id": net_id})
             # Its segments go with it (ON DELETE CASCADE).
-            session.execute(delete(Network).where(Network.id == net_id))
+            conn.execute(_DELETE_NETWORK, {"id": net_id})
             return net, [*contexts, ("delete_network", mech_ctx)]
 
         def attempt() -> tuple[dict[str, Any], list[Any]]:

@@ -30,6 +30,10 @@ from neutrino.plugins.ml2 import driver_api as api
 from neutrino.plugins.ml2.base import Ml2Base, check_delete, check_revision, specified
 from neutrino.plugins.ml2.subnets import ROUTER_OWNERS
 
+# Statements of the hot paths, built once.
+_INSERT_PORT = insert(table_of(Port))
+_INSERT_BINDING = insert(table_of(PortBinding))
+
 
 class AddressPairAndPortSecurityRequired(exc.Conflict):
     message = ("Port Security must be enabled in order to have allowed address pairs "
@@ -209,7 +213,7 @@ class PortMixin(Ml2Base):
                    "vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
                    "profile": orjson.dumps(profile if specified(profile) and profile
                                            else {}).decode()}
-        session.connection().execute(insert(table_of(PortBinding)), binding)
+        session.connection().execute(_INSERT_BINDING, binding)
         tags = body.get("tags")
         tags = list(dict.fromkeys(tags)) if specified(tags) and tags else []
         self.set_tags(session, "ports", port_id, tags)
@@ -243,7 +247,7 @@ class PortMixin(Ml2Base):
             "port_security_enabled": security, "created_at": now, "updated_at": now,
             "revision_number": 0}
         try:
-            session.connection().execute(insert(table_of(Port)), values)
+            session.connection().execute(_INSERT_PORT, values)
         except IntegrityError:
             # A concurrent request took this MAC after our check, a random MAC
             # collided, or the network went away: run the whole request again, and

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
 from neutrino.db.models import FlatAllocation
 from neutrino.plugins.ml2 import driver_api as api
-from neutrino.plugins.ml2.types.helpers import physnet_mtus, require, try_insert
+from neutrino.plugins.ml2.types.helpers import (
+    physnet_mtus,
+    release_allocation,
+    require,
+    try_insert,
+)
 
 
 class FlatTypeDriver(api.TypeDriver):
@@ -42,8 +46,8 @@ class FlatTypeDriver(api.TypeDriver):
         return None  # flat networks are provider networks only, as in Neutron
 
     def release_segment(self, session: Session, segment: api.Segment) -> None:
-        session.execute(delete(FlatAllocation).where(
-            FlatAllocation.physical_network == segment[api.PHYSICAL_NETWORK]))
+        release_allocation(session, FlatAllocation,
+                           physical_network=segment[api.PHYSICAL_NETWORK])
 
     def get_mtu(self, physical_network: str | None = None) -> int:
         return physnet_mtus(self.conf).get(physical_network or "",

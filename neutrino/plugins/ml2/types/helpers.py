@@ -154,6 +154,16 @@ def allocate_from_ranges(session: Session, model: Any, column: Any,
     return None
 
 
+@functools.cache
+def _release_query(table: Any, keys: tuple[str, ...]) -> Any:
+    return table.delete().where(*[table.c[k] == bindparam(k) for k in keys])
+
+
+def release_allocation(session: Session, model: Any, **key: Any) -> None:
+    """Delete ``model``'s allocation row with these key values (a prebuilt statement)."""
+    session.connection().execute(_release_query(table_of(model), tuple(sorted(key))), key)
+
+
 def require(condition: bool, message: str) -> None:
     if not condition:
         raise exc.InvalidInput(error_message=message)

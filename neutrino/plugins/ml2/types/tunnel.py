@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -13,6 +12,7 @@ from neutrino.plugins.ml2 import driver_api as api
 from neutrino.plugins.ml2.types.helpers import (
     allocate_from_ranges,
     parse_ranges,
+    release_allocation,
     require,
     try_insert,
 )
@@ -73,8 +73,8 @@ class TunnelTypeDriver(api.TypeDriver):
         return None if segid is None else self._segment(segid)
 
     def release_segment(self, session: Session, segment: api.Segment) -> None:
-        session.execute(delete(self.model).where(
-            self.column == segment[api.SEGMENTATION_ID]))
+        release_allocation(session, self.model,
+                           **{self.column_name: segment[api.SEGMENTATION_ID]})
 
     def overhead(self) -> int:
         raise NotImplementedError

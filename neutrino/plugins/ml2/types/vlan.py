@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -12,6 +11,7 @@ from neutrino.plugins.ml2.types.helpers import (
     allocate_from_ranges,
     parse_ranges,
     physnet_mtus,
+    release_allocation,
     require,
     try_insert,
 )
@@ -87,9 +87,9 @@ class VlanTypeDriver(api.TypeDriver):
         return None
 
     def release_segment(self, session: Session, segment: api.Segment) -> None:
-        session.execute(delete(VlanAllocation).where(
-            VlanAllocation.physical_network == segment[api.PHYSICAL_NETWORK],
-            VlanAllocation.vlan_id == segment[api.SEGMENTATION_ID]))
+        release_allocation(session, VlanAllocation,
+                           physical_network=segment[api.PHYSICAL_NETWORK],
+                           vlan_id=segment[api.SEGMENTATION_ID])
 
     def get_mtu(self, physical_network: str | None = None) -> int:
         return physnet_mtus(self.conf).get(physical_network or "",
