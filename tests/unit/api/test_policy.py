@@ -196,3 +196,54 @@ def test_policy_file_overrides_the_defaults(policy_server):
         assert seen["provider:network_type"] == "vxlan"
         assert "provider:segmentation_id" in seen
         assert "provider:physical_network" not in seen
+
+
+# --- the parent network is read only when a rule needs it ---------------------------
+
+def _target_with_counter(item, network):
+    from neutrino.api.controller import PolicyTarget
+
+    calls = []
+
+    def load():
+        calls.append(1)
+        return network
+
+    return PolicyTarget(item, load), calls
+
+
+def test_policy_target_reads_the_network_only_when_a_rule_asks():
+    from neutrino.api.policy import Policy
+    from neutrino.context import Context
+
+    policy = Policy(make_conf([], overrides={"DEFAULT": {"auth_strategy": "noauth"}}))
+    admin = Context(project_id="admin-project", roles=["admin"], is_admin=True)
+    member = Context(project_id="p1", roles=["member"])
+    item = {"network_id": "n1", "project_id": "p1"}
+    parent = {"network:tenant_id": "p1", "network:project_id": "p1",
+              "network:shared": False, "network:router:external": False}
+
+    # Admin: role:admin decides before project_id:%(network:tenant_id)s is evaluated.
+    target, calls = _target_with_counter(item, parent)
+    assert policy.check(admin, "create_port", target)
+    assert policy.check(admin, "create_subnet", target)
+    assert policy.check(admin, "create_port:mac_address", target)
+    assert calls == []
+
+    # A member on its own network: the rule needs the network's owner, read once.
+    target, calls = _target_with_counter(item, parent)
+    assert policy.check(member, "create_port:mac_address", target)
+    assert policy.check(member, "create_subnet", target)
+    assert calls == [1]
+    # … on another project's network: refused, with the network's real owner.
+    target, calls = _target_with_counter(item, {**parent, "network:tenant_id": "p2"})
+    assert not policy.check(member, "create_subnet", target)
+    assert calls == [1]
+    # Listing the keys, or .get() of a network: key, reads it too.
+    target, calls = _target_with_counter(item, parent)
+    assert target.get("network:shared") is False and calls == [1]
+    target, calls = _target_with_counter(item, parent)
+    assert "network:tenant_id" in dict(target.items()) and calls == [1]
+    # Keys the item has never trigger a read.
+    target, calls = _target_with_counter(item, parent)
+    assert target["project_id"] == "p1" and target.get("nope") is None and calls == []
