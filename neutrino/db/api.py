@@ -21,11 +21,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from neutrino.exceptions import ServiceUnavailable
+
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _PG_RETRY_STATES = {"40001", "40P01"}          # serialization_failure, deadlock_detected
 _MYSQL_RETRY_CODES = {1213, 1205, 1020}        # deadlock, lock wait timeout, record changed
+
+
+class CommitOutcomeUnknown(ServiceUnavailable):
+    message = ("The database connection was lost while committing the change; it may "
+               "or may not have been applied.")
 
 
 class RetryRequest(Exception):
@@ -140,9 +147,29 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        A connection lost during COMMIT leaves the outcome unknown: the server may have
+        committed before the connection went. That is ``CommitOutcomeUnknown`` (503),
+        which ``retrying`` does not retry: running a create again could make it twice.
+        A connection lost before COMMIT rolled the transaction back and is retried.
+        """
+        with self._sessions() as session:
+            session.begin()
+            try:
+                yield session
+            except BaseException:
+                # A rollback that fails (the connection is gone) must not hide why.
+                with contextlib.suppress(Exception):
+                    session.rollback()
+                raise
+            try:
+                session.commit()
+            except DBAPIError as e:
+                if e.connection_invalidated:
+                    LOG.error("database connection lost during COMMIT: %s", e.orig)
+                    raise CommitOutcomeUnknown() from e
+                raise
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:
