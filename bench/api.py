@@ -182,13 +182,19 @@ def _list_seconds(http: Any, rounds: int = 5) -> float:
     return statistics.median(times)
 
 
-def _network_pairs(http: Any, count: int) -> float:
+def _network_pairs(http: Any, count: int) -> dict[str, float]:
+    latencies = []
     start = time.perf_counter()
     for i in range(count):
+        t0 = time.perf_counter()
         net = http.post("/v2.0/networks", json={"network": {"name": f"b{i}"}})
         net.raise_for_status()
         http.delete(f"/v2.0/networks/{net.json()['network']['id']}").raise_for_status()
-    return count / (time.perf_counter() - start)
+        latencies.append(time.perf_counter() - t0)
+    latencies.sort()
+    return {"network_create_delete_pairs_per_s": count / (time.perf_counter() - start),
+            "network_pair_p50_ms": latencies[len(latencies) // 2] * 1000,
+            "network_pair_max_ms": latencies[-1] * 1000}
 
 
 def run_backend(backend: str, ports: int, listed: int, workers: int,
@@ -226,7 +232,7 @@ def _measure(kind: str, base: str, ports: int, listed: int) -> dict[str, Any]:
         result["ports_per_s_8_clients"] = _ports_concurrent(kind, base, net_id, ports, 8)
         _fill_to(http, net_id, listed)
         result["list_2000_ports_s"] = _list_seconds(http)
-        result["network_create_delete_pairs_per_s"] = _network_pairs(http, 100)
+        result.update(_network_pairs(http, 100))
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
 
 

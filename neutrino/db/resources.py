@@ -142,13 +142,8 @@ def lock_network_for_delete(session: Session, net_id: str
     segments, [(port id, device_owner)]).
     """
     conn = session.connection()
-    dialect = conn.dialect.name
-    query = _NETWORK_ROWS
-    if dialect == "postgresql":
-        query = query.with_for_update(of=Network.__table__)
-    elif dialect != "sqlite":
-        query = query.with_for_update()
-    rows = conn.execute(query, {"net_id": net_id}).all()
+    rows = conn.execute(_LOCKED_NETWORK_ROWS.get(conn.dialect.name, _NETWORK_ROWS),
+                        {"net_id": net_id}).all()
     if not rows:
         return None, [], []
     net = _network_dict(rows[0])
@@ -199,6 +194,12 @@ def _network_query(match: Any) -> Any:
 # Built once: a statement object made per call costs more to build and key for the
 # compiled cache than the query takes to run.
 _NETWORK_ROWS = _network_query(lambda col: col == bindparam("net_id"))
+# PostgreSQL locks the network alone (segments are the nullable side of the join);
+# MariaDB has no FOR UPDATE OF; SQLite's writers are serial already.
+_LOCKED_NETWORK_ROWS = {
+    "postgresql": _NETWORK_ROWS.with_for_update(of=Network.__table__),
+    "mysql": _NETWORK_ROWS.with_for_update(),
+}
 _NETWORK_SUBNET_IDS = select(Subnet.id).where(
     Subnet.network_id == bindparam("net_id")).order_by(Subnet.created_at, Subnet.id)
 _TAGS_OF = select(Tag.tag).where(Tag.resource_id == bindparam("id")).order_by(Tag.tag)

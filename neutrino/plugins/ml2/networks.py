@@ -32,6 +32,12 @@ AUTO_DELETE_OWNERS = ("network:dhcp",)
 # more than PostgreSQL takes to run it).
 _INSERT_NETWORK = insert(table_of(Network))
 _INSERT_SEGMENT = insert(table_of(NetworkSegment))
+# PostgreSQL: a network and its one segment in one statement (one round trip); the
+# segment's foreign key is checked at the end of the statement, after both inserts.
+_INSERT_NETWORK_AND_SEGMENT = insert(table_of(NetworkSegment)).values(
+    {c.name: bindparam(f"segment_{c.name}") for c in table_of(NetworkSegment).c}
+).add_cte(insert(table_of(Network)).values(
+    {c.name: bindparam(c.name) for c in table_of(Network).c}).cte("new_network"))
 _DELETE_NETWORK = delete(table_of(Network)).where(table_of(Network).c.id == bindparam("id"))
 _DELETE_TAGS = delete(table_of(Tag)).where(table_of(Tag).c.resource_id == bindparam("id"))
 
@@ -81,13 +87,18 @@ class NetworkMixin(Ml2Base):
             "router_external": body.get("router:external", False), "mtu": mtu,
             "port_security_enabled": body.get("port_security_enabled", True),
             "created_at": now, "updated_at": now, "revision_number": 0}
-        session.connection().execute(_INSERT_NETWORK, values)
         rows = [{"id": str(uuid.uuid4()), "network_id": net_id, "segment_index": i,
                  "network_type": s[api.NETWORK_TYPE],
                  "physical_network": s.get(api.PHYSICAL_NETWORK),
-                 "segmentation_id": s.get(api.SEGMENTATION_ID)}
+                 "segmentation_id": s.get(api.SEGMENTATION_ID), "is_dynamic": False}
                 for i, s in enumerate(segments)]
-        session.connection().execute(_INSERT_SEGMENT, rows)
+        conn = session.connection()
+        if conn.dialect.name == "postgresql" and len(rows) == 1:
+            conn.execute(_INSERT_NETWORK_AND_SEGMENT,
+                         {**values, **{f"segment_{k}": v for k, v in rows[0].items()}})
+        else:
+            conn.execute(_INSERT_NETWORK, values)
+            conn.execute(_INSERT_SEGMENT, rows)
         # Built from what was just written: reading it back would double the queries.
         net, segments = resources.network_from_values(values, rows)
         mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
