@@ -57,20 +57,23 @@ def try_insert(session: Session, table: Any, values: dict[str, Any]) -> bool:
                              values).rowcount == 1)
 
 
+def _insert_skipping_duplicates(dialect: str, table: Any) -> Insert:
+    """An INSERT of ``table`` that skips a row whose key exists."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    # MySQL/MariaDB: IGNORE also downgrades other errors to warnings; allocation rows
+    # are only their key columns, all given, so a duplicate is the one to expect.
+    return insert(table).prefix_with("IGNORE")
+
+
 @functools.cache
 def _insert_new(dialect: str, table: Any) -> Any:
-    """An INSERT of ``table`` that skips a row whose key exists (built once per table)."""
-    stmt: Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    else:
-        # MySQL/MariaDB: IGNORE also downgrades other errors to warnings; allocation
-        # rows are only their key columns, all given, so a duplicate is the one to expect.
-        stmt = insert(table).prefix_with("IGNORE")
+    """``_insert_skipping_duplicates``, built once per table, reporting its rowcount."""
     # SQLAlchemy reports an INSERT's rowcount only when asked to keep it.
-    return stmt.execution_options(preserve_rowcount=True)
+    return _insert_skipping_duplicates(dialect, table).execution_options(
+        preserve_rowcount=True)
 
 
 def _lowest_free_expr(table: Any, key: str, extra_keys: tuple[str, ...]) -> Any:
@@ -111,14 +114,8 @@ def _claim_lowest_query(dialect: str, table: Any, key: str,
     # The WHERE also keeps SQLite's parser from reading ON CONFLICT as a join clause.
     source = select(candidate.c.c, *[bindparam(k) for k in extra_keys]).where(
         candidate.c.c.is_not(None))
-    stmt: Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    else:
-        stmt = insert(table).prefix_with("IGNORE")
-    return stmt.from_select([key, *extra_keys], source).returning(table.c[key])
+    return _insert_skipping_duplicates(dialect, table).from_select(
+        [key, *extra_keys], source).returning(table.c[key])
 
 
 def lowest_free(session: Session, model: Any, column: Any, first: int, last: int,
