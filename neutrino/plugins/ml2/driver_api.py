@@ -121,6 +121,9 @@ class PortContext:
         self.original_host = (original or {}).get("binding:host_id") or ""
         self.vnic_type = port.get("binding:vnic_type", "normal")
         self.bound_segment: Segment | None = None
+        # The segment the port was bound to before this change, for deletes and host
+        # moves (after commit its binding no longer says): set by the plugin.
+        self.original_bound_segment: Segment | None = None
         self.vif_type: str | None = None
         self.vif_details: dict[str, Any] = {}
         self.new_status: str | None = None

@@ -281,15 +281,18 @@ class PortMixin(Ml2Base):
             original = resources.load_ports(session, [port_id])[0]
             holder["original"] = original
             network = resources.load_networks(session, [row.network_id])[0]
+            segments = resources.load_segments(session, [row.network_id]).get(
+                row.network_id, [])
+            was_bound_to = (self._bound_segment(session, port_id, segments)
+                            if "binding:host_id" in body else None)
             self._apply_port_update(session, row, original, body)
             port = resources.load_ports(session, [port_id])[0]
             if any(k in body for k in ("binding:host_id", "binding:vnic_type",
                                        "binding:profile")):
                 self._bind(session, ctx, port, network, original)
                 port = resources.load_ports(session, [port_id])[0]
-            segments = resources.load_segments(session, [row.network_id]).get(
-                row.network_id, [])
             mech_ctx = api.PortContext(self, ctx, session, port, network, segments, original)
+            mech_ctx.original_bound_segment = was_bound_to
             self.mechanism_manager.precommit("update_port", mech_ctx)
             return port, [mech_ctx]
 
@@ -355,6 +358,19 @@ class PortMixin(Ml2Base):
             merged[(opt["opt_name"], opt.get("ip_version", 4))] = opt
         self._store_dhcp_opts(session, port_id, list(merged.values()))
 
+    @staticmethod
+    def _bound_segment(session: Session, port_id: str,
+                       segments: list[api.Segment]) -> api.Segment | None:
+        """The segment the port's binding holds now (before a change removes it).
+
+        A network of one segment needs no query: a bound port can only be bound to it.
+        """
+        if len(segments) <= 1:
+            return segments[0] if segments else None
+        segment_id = session.execute(select(PortBinding.segment_id).where(
+            PortBinding.port_id == port_id)).scalar()
+        return next((s for s in segments if s[api.ID] == segment_id), None)
+
     # --- delete ---------------------------------------------------------------------------
 
     def _delete_port_tx(self, session: Session, ctx: Context,
@@ -367,6 +383,7 @@ class PortMixin(Ml2Base):
         network, segments = resources.load_network(session, port["network_id"])
         assert network is not None  # ports.network_id is a foreign key
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
+        mech_ctx.original_bound_segment = self._bound_segment(session, port_id, segments)
         self.mechanism_manager.precommit("delete_port", mech_ctx)
         for model in (IPAllocation, AllowedAddressPair, ExtraDhcpOpt, PortBinding):
             session.execute(delete(model).where(model.port_id == port_id))

@@ -246,3 +246,36 @@ def binding_follows_agents(rig: RpcRig) -> None:
         agent_id = http.get("/v2.0/agents", params={"host": "host-t"}).json()["agents"][0]["id"]
         http.put(f"/v2.0/agents/{agent_id}", json={"agent": {"admin_state_up": False}})
     assert make_port(rig, vx, "host-t")["binding:vif_type"] == "binding_failed"
+
+
+def multi_segment_port_down(rig: RpcRig) -> None:
+    """A port of a two-segment network goes: peers hear of it, though its binding
+    (the only record of which segment it used) went with the same change."""
+    a, b = rig.agent("host-a", "10.0.0.1"), rig.agent("host-b", "10.0.0.2")
+    rig.agent("host-c", "10.0.0.3")
+    net = make_network(rig, segments=[
+        {"provider:network_type": "vxlan", "provider:segmentation_id": 1500},
+        {"provider:network_type": "gre", "provider:segmentation_id": 700}])
+    pa, pb = make_port(rig, net, "host-a"), make_port(rig, net, "host-b")
+    pa2 = make_port(rig, net, "host-a")
+    up(a, pa)
+    up(b, pb)
+    up(a, pa2)
+    wait_messages(b, "add_fdb_entries", 2)
+
+    def entry(port: dict[str, Any]) -> list[str]:
+        return [port["mac_address"], port["fixed_ips"][0]["ip_address"]]
+
+    with rig.api.http() as http:  # pa2 moves to host-c: b forgets it on host-a
+        moved = http.put(f"/v2.0/ports/{pa2['id']}",
+                         json={"port": {"binding:host_id": "host-c"}})
+        assert moved.status_code == 200, moved.text
+    removed = wait_messages(b, "remove_fdb_entries", 1)[0]["fdb_entries"][net["id"]]
+    assert removed["segment_id"] == 1500 and removed["network_type"] == "vxlan"
+    assert removed["ports"] == {"10.0.0.1": [entry(pa2)]}
+
+    with rig.api.http() as http:  # pb (b's only port) goes: a drops it and b's flood
+        assert http.delete(f"/v2.0/ports/{pb['id']}").status_code == 204
+    removed = wait_messages(a, "remove_fdb_entries", 1)[0]["fdb_entries"][net["id"]]
+    assert removed["segment_id"] == 1500
+    assert removed["ports"] == {"10.0.0.2": [entry(pb), list(const.FLOODING_ENTRY)]}

@@ -36,3 +36,7 @@ def test_binding_follows_agents(rig: RpcRig) -> None:
 
 def test_ports_by_vnic_type_and_host(rig: RpcRig) -> None:
     scenarios.ports_by_vnic_type_and_host(rig)
+
+
+def test_multi_segment_port_delete_and_move_reach_peers(rig: RpcRig) -> None:
+    scenarios.multi_segment_port_down(rig)

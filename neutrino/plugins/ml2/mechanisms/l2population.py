@@ -140,12 +140,16 @@ class L2populationMechanismDriver(api.MechanismDriver):
 
     # --- facts ---------------------------------------------------------------------------
 
-    def _facts(self, port: dict[str, Any], hosts: Iterable[str] = ()
+    def _facts(self, port: dict[str, Any], hosts: Iterable[str] = (),
+               segment: dict[str, Any] | None = None
                ) -> tuple[dict[str, Any] | None, list[l2pop_db.ActivePort],
                           dict[str, l2pop_db.L2Agent]]:
+        """The port's segment (``segment`` if the caller knows it), its active peers
+        on the network and the l2 agents of ``hosts`` and of those peers."""
         net_id = port["network_id"]
         with self.db.reader() as session:
-            segment = l2pop_db.bound_segments(session, [port["id"]]).get(port["id"])
+            if segment is None:
+                segment = l2pop_db.bound_segments(session, [port["id"]]).get(port["id"])
             if segment is None:
                 segments = l2pop_db.network_segments(session, net_id)
                 segment = segments[0] if len(segments) == 1 else None
@@ -176,11 +180,16 @@ class L2populationMechanismDriver(api.MechanismDriver):
                                 port_entries(port["mac_address"], _ips(port)),
                                 others, agents, first, refresh_tunnels))
 
-    def port_down(self, port: dict[str, Any], host: str) -> None:
-        """``port`` (on ``host``) stopped being ACTIVE: peers forget it."""
+    def port_down(self, port: dict[str, Any], host: str,
+                  segment: dict[str, Any] | None = None) -> None:
+        """``port`` (on ``host``) stopped being ACTIVE: peers forget it.
+
+        ``segment`` is the one it was bound to, when its binding is already gone or
+        changed (a delete, a move to another host).
+        """
         if not self._ready(port) or not host:
             return
-        segment, others, agents = self._facts(port, [host])
+        segment, others, agents = self._facts(port, [host], segment)
         if segment is None or segment["network_type"] not in const.TUNNEL_NETWORK_TYPES:
             return
         self._send(plan_port_down(port["network_id"], segment, host,
@@ -196,7 +205,7 @@ class L2populationMechanismDriver(api.MechanismDriver):
         if original.get("status") != const.PORT_STATUS_ACTIVE:
             return
         if context.original_host and context.original_host != context.host:
-            self.port_down(original, context.original_host)
+            self.port_down(original, context.original_host, context.original_bound_segment)
             if self.plugin is not None:
                 # Not up anywhere until the new host's agent reports it: DOWN now lets
                 # that report be a real DOWN → ACTIVE transition (and its port_up).
@@ -214,4 +223,4 @@ class L2populationMechanismDriver(api.MechanismDriver):
     def delete_port_postcommit(self, context: api.PortContext) -> None:
         port = context.current
         if self._ready(port) and port.get("status") == const.PORT_STATUS_ACTIVE:
-            self.port_down(port, context.host)
+            self.port_down(port, context.host, context.original_bound_segment)
