@@ -19,7 +19,7 @@ from sqlalchemy import select
 from neutrino import exceptions as exc
 from neutrino.api import attributes, errors
 from neutrino.api.auth import KeystoneContextMiddleware, NoAuthMiddleware, wrap_keystone
-from neutrino.api.controller import NUL_MESSAGE, ResourceController, has_nul
+from neutrino.api.controller import NUL_MESSAGE, TOO_LARGE, ResourceController, has_nul
 from neutrino.api.extensions import ExtensionsResource
 from neutrino.api.policy import Policy
 from neutrino.api.tags import TagsResource
@@ -47,6 +47,19 @@ class NulMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         if has_nul(req.path) or has_nul(list(req.params.items())):
             raise exc.HTTPBadRequest(msg=NUL_MESSAGE)
+
+
+class BodySizeLimitMiddleware:
+    """A body over ``[oslo_middleware] max_request_body_size`` is a 413, as in Neutron."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.body_limit = self.limit
+        length = req.content_length
+        if self.limit and length is not None and length > self.limit:
+            raise falcon.HTTPContentTooLarge(description=TOO_LARGE)
 
 
 class VersionsResource:
@@ -165,7 +178,9 @@ def build(conf: Any, db: Database | None = None, with_rpc: bool = True) -> Serve
         policy.add_defaults(getattr(service, "policy_rules", {}))
     auth_mw = NoAuthMiddleware() if conf.auth_strategy == "noauth" \
         else KeystoneContextMiddleware()
-    app = falcon.App(middleware=[NulMiddleware(), JsonSuffixMiddleware(), auth_mw])
+    app = falcon.App(middleware=[
+        BodySizeLimitMiddleware(conf.oslo_middleware.max_request_body_size),
+        NulMiddleware(), JsonSuffixMiddleware(), auth_mw])
     # Neutron never splits a query value on commas (``?name=a,b`` is one name); only
     # the tag filters take comma-separated lists, and they split them themselves.
     app.req_options.auto_parse_qs_csv = False

@@ -25,8 +25,19 @@ def HTTPBadRequest(msg: str) -> exc.HTTPBadRequest:  # noqa: N802 - reads as the
     return exc.HTTPBadRequest(msg=msg)
 
 
+TOO_LARGE = "Request is too large."
+
+
 def read_json(req: falcon.Request) -> Any:
-    raw = req.bounded_stream.read()
+    limit = getattr(req.context, "body_limit", 0)
+    stream = req.bounded_stream
+    if req.content_length is None and "chunked" in (req.get_header("Transfer-Encoding")
+                                                    or "").lower():
+        stream = req.stream  # the server de-chunks it; bounded_stream would read nothing
+    # A chunked body has no Content-Length to refuse early: read one byte past the limit.
+    raw = stream.read(limit + 1) if limit else stream.read()
+    if limit and len(raw) > limit:
+        raise falcon.HTTPContentTooLarge(description=TOO_LARGE)
     if not raw:
         raise HTTPBadRequest("Resource body required")
     try:

@@ -34,5 +34,13 @@ OPTS = [
 ]
 
 
+MIDDLEWARE_OPTS = [
+    cfg.IntOpt("max_request_body_size", default=114688, min=0,
+               help="Largest request body the API accepts, in bytes (413 above it); "
+                    "0 means no limit. Neutron's default."),
+]
+
+
 def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(OPTS)
+    conf.register_opts(MIDDLEWARE_OPTS, group="oslo_middleware")

@@ -26,6 +26,34 @@ def test_malformed_post_bodies_are_400(client, raw):
     assert_error(resp, 400)
 
 
+LIMIT = 114688  # [oslo_middleware] max_request_body_size, Neutron's default
+
+
+def test_a_body_over_the_size_limit_is_413(client):
+    body = json.dumps({"network": {"name": "big", "description": "x" * LIMIT}}).encode()
+    error = assert_error(client.post("/v2.0/networks", content=body,
+                                     headers={"Content-Type": "application/json"}),
+                         413, "HTTPRequestEntityTooLarge")
+    assert error["message"] == "Request is too large."
+    # Without a Content-Length (chunked), the body is cut at the limit all the same.
+    assert_error(client.post("/v2.0/networks", content=iter([body[:LIMIT // 2],
+                                                             body[LIMIT // 2:]]),
+                             headers={"Content-Type": "application/json"}), 413)
+    assert not [n for n in client.get("/v2.0/networks", params={"name": "big"}).json()[
+        "networks"]]
+    # A small chunked body is read like any other.
+    small = json.dumps({"network": {"name": "chunked"}}).encode()
+    resp = client.post("/v2.0/networks", content=iter([small[:10], small[10:]]),
+                       headers={"Content-Type": "application/json"})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["network"]["name"] == "chunked"
+    # A bulk create just under the limit goes through.
+    many = json.dumps({"networks": [{"name": f"bulk-{i}"} for i in range(40)]}).encode()
+    assert len(many) < LIMIT
+    assert client.post("/v2.0/networks", content=many,
+                       headers={"Content-Type": "application/json"}).status_code == 201
+
+
 @pytest.mark.parametrize("raw", [b"", b"{", b'{"network": "x"}', b'{"port": {}}'])
 def test_malformed_put_bodies_are_400(client, raw):
     net = network(client)
