@@ -30,7 +30,7 @@ TOO_LARGE = "Request is too large."
 
 def read_json(req: falcon.Request) -> Any:
     limit = getattr(req.context, "body_limit", 0)
-    stream = req.bounded_stream
+    stream: Any = req.bounded_stream
     if req.content_length is None and "chunked" in (req.get_header("Transfer-Encoding")
                                                     or "").lower():
         stream = req.stream  # the server de-chunks it; bounded_stream would read nothing
@@ -358,11 +358,17 @@ class ResourceController:
         if not isinstance(body, dict) or self.member not in body:
             raise HTTPBadRequest(f"Unable to find '{self.member}' in request body")
         changes = self.prepare_update(body[self.member])
-        original = self.fetch_visible(ctx, resource_id)
-        target = self.target(ctx, {**original, **changes})
-        self.policy.enforce(ctx, f"update_{self.member}", target)
-        self._enforce_attrs(ctx, "update", target, changes)
         ctx.if_match_revision = revision_constraint(req)  # type: ignore[attr-defined]
+
+        def check(original: dict[str, Any]) -> None:
+            """404 if the caller may not see it, 403 if it may not make these changes."""
+            if not self.policy.check(ctx, f"get_{self.member}", self.target(ctx, original)):
+                raise exc.not_found(self.member, resource_id)
+            target = self.target(ctx, {**original, **changes})
+            self.policy.enforce(ctx, f"update_{self.member}", target)
+            self._enforce_attrs(ctx, "update", target, changes)
+
+        self._guard_write(ctx, resource_id, check)
         updated = getattr(self.plugin, f"update_{self.member}")(ctx, resource_id, changes)
         send(resp, 200, {self.member: self.view(ctx, updated, None)})
 
@@ -373,14 +379,23 @@ class ResourceController:
         def check(item: dict[str, Any]) -> None:
             self._authorize_delete(ctx, req, resource_id, item)
 
-        if getattr(self.plugin, "checks_delete_guard", False):
-            # The plugin runs ``check`` on the row it reads in its own transaction
-            # (ml2.base.check_delete): reading it here first would double the queries.
+        self._guard_write(ctx, resource_id, check)
+        getattr(self.plugin, f"delete_{self.member}")(ctx, resource_id)
+        send(resp, 204, None)
+
+    def _guard_write(self, ctx: Context, resource_id: str,
+                     check: Callable[[dict[str, Any]], None]) -> None:
+        """Have ``check`` run on the resource before it is updated or deleted.
+
+        A plugin that honours ``ctx.write_guard`` runs it on the row it reads in its
+        own transaction (ml2.base.check_write): reading it here first would double
+        the queries and leave a window between the check and the write. Otherwise
+        the resource is read and checked here.
+        """
+        if getattr(self.plugin, "checks_write_guard", False):
             ctx.write_guard = (self.member, resource_id, check)  # type: ignore[attr-defined]
         else:
             check(getattr(self.plugin, f"get_{self.member}")(ctx, resource_id))
-        getattr(self.plugin, f"delete_{self.member}")(ctx, resource_id)
-        send(resp, 204, None)
 
     def _authorize_delete(self, ctx: Context, req: falcon.Request, resource_id: str,
                           item: dict[str, Any]) -> None:

@@ -70,14 +70,16 @@ def check_revision(ctx: Context, current: int) -> None:
             constraint=f"revision_number={wanted}", current=current)
 
 
-def check_delete(ctx: Context, member: str, item: dict[str, Any]) -> None:
-    """Run the API caller's checks on ``item``, just read in the deleting transaction.
+def check_write(ctx: Context, member: str, item: dict[str, Any]) -> None:
+    """Run the API caller's checks on ``item``, just read in the updating or deleting
+    transaction.
 
     The controller leaves ``ctx.write_guard`` = (member, id, check) instead of
     reading the resource once more before the plugin reads it: ``check(item)``
     raises NotFound when the caller may not see it and PolicyNotAuthorized when it
-    may see but not delete it. Then If-Match (412). Both concern only the resource
-    the request names, not the ports and subnets a network delete takes along.
+    may see but not change it. Then If-Match (412). Both concern only the resource
+    the request names, not the ports and subnets a network delete takes along. The
+    checks see the row the change applies to: no window between check and write.
     """
     guard = getattr(ctx, "write_guard", None)
     if guard is not None:
@@ -90,8 +92,9 @@ def check_delete(ctx: Context, member: str, item: dict[str, Any]) -> None:
 class Ml2Base:
     """State and helpers that the resource mixins share."""
 
-    # Deletes call ``check_delete``: the API controller need not read the resource first.
-    checks_delete_guard = True
+    # Updates and deletes call ``check_write``: the API controller need not read the
+    # resource first.
+    checks_write_guard = True
 
     def __init__(self, conf: Any, db: Database) -> None:
         self.conf = conf

@@ -18,8 +18,7 @@ from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
 from neutrino.plugins.ml2.base import (
     Ml2Base,
-    check_delete,
-    check_revision,
+    check_write,
     specified,
 )
 
@@ -127,7 +126,7 @@ class NetworkMixin(Ml2Base):
             original, segments = resources.load_network(session, net_id)
             if original is None:
                 raise exc.NetworkNotFound(net_id=net_id)
-            check_revision(ctx, original["revision_number"])
+            check_write(ctx, "network", original)
             holder["original"] = original
             values = self._network_update_values(session, original, segments, body)
             self.bump(session, Network, net_id, values)
@@ -180,7 +179,7 @@ class NetworkMixin(Ml2Base):
             net, segments, ports = resources.lock_network_for_delete(session, net_id)
             if net is None:
                 raise exc.NetworkNotFound(net_id=net_id)
-            check_delete(ctx, "network", net)
+            check_write(ctx, "network", net)
             if any(owner not in AUTO_DELETE_OWNERS for _, owner in ports):
                 raise exc.NetworkInUse(net_id=net_id)
             # The DHCP ports and subnets that go with the network get their own

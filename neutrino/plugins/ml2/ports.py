@@ -27,7 +27,7 @@ from neutrino.db.models import (
 )
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
-from neutrino.plugins.ml2.base import Ml2Base, check_delete, check_revision, specified
+from neutrino.plugins.ml2.base import Ml2Base, check_write, specified
 from neutrino.plugins.ml2.subnets import ROUTER_OWNERS
 
 # Statements of the hot paths, built once.
@@ -277,8 +277,8 @@ class PortMixin(Ml2Base):
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
             row = self.row_or_404(session, Port, port_id,
                                   lambda: exc.PortNotFound(port_id=port_id))
-            check_revision(ctx, row.revision_number)
             original = resources.load_ports(session, [port_id])[0]
+            check_write(ctx, "port", original)
             holder["original"] = original
             network = resources.load_networks(session, [row.network_id])[0]
             segments = resources.load_segments(session, [row.network_id]).get(
@@ -379,7 +379,7 @@ class PortMixin(Ml2Base):
         if not ports:
             raise exc.PortNotFound(port_id=port_id)
         port = ports[0]
-        check_delete(ctx, "port", port)
+        check_write(ctx, "port", port)
         network, segments = resources.load_network(session, port["network_id"])
         assert network is not None  # ports.network_id is a foreign key
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)

@@ -26,8 +26,7 @@ from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
 from neutrino.plugins.ml2.base import (
     Ml2Base,
-    check_delete,
-    check_revision,
+    check_write,
     lock_row,
     specified,
 )
@@ -180,8 +179,8 @@ class SubnetMixin(Ml2Base):
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
             row = self.row_or_404(session, Subnet, subnet_id,
                                   lambda: exc.SubnetNotFound(subnet_id=subnet_id))
-            check_revision(ctx, row.revision_number)
             original = resources.load_subnets(session, [subnet_id])[0]
+            check_write(ctx, "subnet", original)
             holder["original"] = original
             self._apply_subnet_update(session, row, original, body)
             subnet = resources.load_subnets(session, [subnet_id])[0]
@@ -217,7 +216,7 @@ class SubnetMixin(Ml2Base):
         if not subnets:
             raise exc.SubnetNotFound(subnet_id=subnet_id)
         subnet = subnets[0]
-        check_delete(ctx, "subnet", subnet)
+        check_write(ctx, "subnet", subnet)
         # The allocators' lock: a port created concurrently either committed its
         # address before we look (409 below) or waits for this delete.
         ipam.lock_subnet(session, subnet_id)

@@ -72,6 +72,33 @@ def test_deleting_others_subnets_and_ports_is_404_or_403_and_changes_nothing(cli
     assert p2.delete(f"/v2.0/ports/{foreign_port['id']}").status_code == 204
 
 
+def test_updating_others_resources_is_404_or_403_and_changes_nothing(client, p1, p2):
+    # The plugin runs these checks on the row it reads in its update transaction.
+    foreign_net = network(p2)
+    foreign_sub = subnet(p2, foreign_net["id"], "10.133.0.0/24")
+    foreign_port = port(p2, foreign_net["id"])
+    for collection, item in (("networks", foreign_net), ("subnets", foreign_sub),
+                             ("ports", foreign_port)):
+        member = collection[:-1]
+        assert_error(p1.put(f"/v2.0/{collection}/{item['id']}",
+                            json={member: {"name": "stolen"}}), 404)
+        assert show(p2, collection, item["id"])["name"] != "stolen"
+    # Visible but not the caller's: 403, unchanged.
+    shared = network(client, shared=True, project_id="someone-else")
+    shared_sub = subnet(client, shared["id"], "10.134.0.0/24", project_id="someone-else")
+    assert_error(p1.put(f"/v2.0/subnets/{shared_sub['id']}",
+                        json={"subnet": {"name": "stolen"}}), 403, "PolicyNotAuthorized")
+    assert_error(p1.put(f"/v2.0/networks/{shared['id']}",
+                        json={"network": {"name": "stolen"}}), 403, "PolicyNotAuthorized")
+    assert show(client, "subnets", shared_sub["id"])["name"] != "stolen"
+    assert show(client, "networks", shared["id"])["name"] != "stolen"
+    # An owner's own attribute rule still applies: a member may not set binding:host_id.
+    own = port(p1, network(p1)["id"])
+    assert_error(p1.put(f"/v2.0/ports/{own['id']}",
+                        json={"port": {"binding:host_id": "h1"}}), 403)
+    assert update(p1, "ports", own["id"], name="mine")["name"] == "mine"
+
+
 def test_shared_network_is_read_only_to_others(client, p1):
     shared = network(client, shared=True, project_id="someone-else")
     resp = p1.put(f"/v2.0/networks/{shared['id']}", json={"network": {"name": "mine"}})
