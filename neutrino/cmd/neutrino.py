@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -110,6 +112,10 @@ def run_all_in_one(config_args: list[str], with_agent: bool = True) -> int:
     migration.upgrade(conf.database.connection)
     server = api_app.build(conf)
     local = start_local_agent(server, config_args) if with_agent else None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (systemd, docker stop) unwinds like Ctrl-C: the agent and the
+        # journal workers stop cleanly instead of being killed mid-work.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         serve.serve_forever(server.wsgi_app, conf.bind_host, conf.bind_port)
     finally:
@@ -145,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"neutrino: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: everything was stopped on the way out, no traceback
 
 
 if __name__ == "__main__":

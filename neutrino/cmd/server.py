@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from neutrino.api import app as api_app
 from neutrino.api import serve
@@ -25,6 +26,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # their rows, RPC servers stopping) run instead of leaving work for timeouts.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     workers = conf.api_workers or 0
+    try:
+        return _serve(args, conf, workers)
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: everything was stopped on the way out, no traceback
+
+
+def _serve(args: list[str], conf: Any, workers: int) -> int:
     if workers >= 1:
         serve.serve_gunicorn(lambda: api_app.build(make_conf(args)).wsgi_app,
                              conf.bind_host, conf.bind_port, workers)
