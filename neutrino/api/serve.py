@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,12 +59,23 @@ def serve_in_thread(app: Any, host: str, port: int,
 
 
 def serve_forever(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
-    server = WSGIServer(app, host, port, threads)
+    """Serve until the server fails or the main thread is interrupted (Ctrl-C, SIGTERM).
+
+    The server runs on its own thread; the main thread only sleeps. A signal then
+    raises its KeyboardInterrupt or SystemExit in that sleep — never inside the
+    server's queues and locks, where it could leave a worker that no shutdown request
+    reaches — and the server is stopped from here: no new connections, requests in
+    progress finished.
+    """
+    server, thread = serve_in_thread(app, host, port, threads)
     LOG.info("Neutrino API listening on http://%s:%d", host, server.server_port)
     try:
-        server.serve_forever()
+        while thread.is_alive():
+            time.sleep(0.5)
     finally:
-        server.server_close()
+        server.shutdown()
+        thread.join(10)
+    raise RuntimeError("the API server stopped on its own (see the error above)")
 
 
 def serve_gunicorn(app_factory: Callable[[], Any], host: str, port: int, workers: int,
