@@ -1,9 +1,11 @@
 """IP address management: gateways, allocation pools, and race-free address allocation.
 
-An address is allocated by inserting its ``ipallocations`` row inside a savepoint;
-the table's primary key (ip_address, subnet_id) is the only arbiter. A concurrent
-request that took the same address makes our insert fail, and we move on to the
-next candidate — no locks, no double allocation on any backend.
+Allocation on a subnet is serialised by a lock on the subnet's row (SQLite: by its
+single writer), taken with the read of the pools; a random sample of pool addresses
+is checked in one query and a free one inserted. The table's primary key
+(ip_address, subnet_id) stays the arbiter: a specific address is inserted in a
+savepoint and a clash is a 409 or, for a sampled one, a retry of the whole request —
+never an address handed out twice, on any backend.
 """
 
 from __future__ import annotations
