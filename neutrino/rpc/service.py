@@ -4,7 +4,9 @@
 
 * ``notifier`` (AgentNotifier) is subscribed to the core plugin's after-commit
   events: ``port_update`` / ``port_delete`` cast to the port's host(s),
-  ``network_delete`` fanout;
+  ``network_delete`` to the hosts of the ports deleted with the network (an agent
+  holds state for a network only while it has ports on it; Neutron fans it out to
+  every agent);
 * the ``l2population`` mechanism driver, when loaded, gets an ``L2popNotifier``;
 * ``start()`` begins consuming agents' calls, ``stop()`` ends it.
 
@@ -75,7 +77,8 @@ class RpcService:
     # --- event handlers (run after commit, on the API thread) ------------------------
 
     def _port_updated(self, resource: str, event: str, ctx: Context,
-                      current: dict[str, Any], original: dict[str, Any] | None) -> None:
+                      current: dict[str, Any], original: dict[str, Any] | None,
+                      **details: Any) -> None:
         if original is None:
             return  # a status change reported by the agent itself
         if not any(current.get(k) != original.get(k) for k in _AGENT_RELEVANT):
@@ -84,12 +87,15 @@ class RpcService:
         self.notifier.port_update(current, self._segment(current), hosts)
 
     def _port_deleted(self, resource: str, event: str, ctx: Context,
-                      current: dict[str, Any], original: dict[str, Any] | None) -> None:
+                      current: dict[str, Any], original: dict[str, Any] | None,
+                      **details: Any) -> None:
         self.notifier.port_delete(current["id"], [current.get("binding:host_id", "")])
 
     def _network_deleted(self, resource: str, event: str, ctx: Context,
-                         current: dict[str, Any], original: dict[str, Any] | None) -> None:
-        self.notifier.network_delete(current["id"])
+                         current: dict[str, Any], original: dict[str, Any] | None,
+                         port_hosts: list[str] | None = None, **details: Any) -> None:
+        # None (a publisher that does not know the hosts): fanout, as Neutron.
+        self.notifier.network_delete(current["id"], port_hosts)
 
     def _segment(self, port: dict[str, Any]) -> dict[str, Any] | None:
         with self.plugin.db.reader() as session:

@@ -26,7 +26,8 @@ from neutrino.plugins.ml2.managers import MechanismManager, TypeManager
 
 LOG = logging.getLogger(__name__)
 
-Callback = Callable[[str, str, Context, dict[str, Any], dict[str, Any] | None], None]
+# callback(resource, event, ctx, current, original, **details)
+Callback = Callable[..., None]
 
 
 class Events:
@@ -34,7 +35,9 @@ class Events:
 
     The seam for RPC notifiers and other observers: callbacks run after the
     transaction has committed and the postcommits have run; their failures are
-    logged, never reported to the API caller.
+    logged, never reported to the API caller. ``details`` are facts of the change
+    that are not attributes of the resource (``port_hosts``: the hosts of the ports
+    a network delete took along).
     """
 
     def __init__(self) -> None:
@@ -44,10 +47,10 @@ class Events:
         self._subscribers[(resource, event)].append(callback)
 
     def publish(self, resource: str, event: str, ctx: Context, current: dict[str, Any],
-                original: dict[str, Any] | None = None) -> None:
+                original: dict[str, Any] | None = None, **details: Any) -> None:
         for callback in self._subscribers.get((resource, event), []):
             try:
-                callback(resource, event, ctx, current, original)
+                callback(resource, event, ctx, current, original, **details)
             except Exception:
                 LOG.exception("%s %s callback %s failed", resource, event, callback)
 

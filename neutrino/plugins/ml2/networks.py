@@ -204,13 +204,16 @@ class NetworkMixin(Ml2Base):
                 return in_tx(session)
 
         net, contexts = self.db.retrying(attempt)
+        port_hosts: set[str] = set()
         for method, context in contexts:
             # Deletes are not undone; the manager logged the driver's error.
             with contextlib.suppress(exc.NeutronException):
                 self.mechanism_manager.postcommit(method, context)
             if method == "delete_port":
                 self.events.publish("port", "after_delete", ctx, context.current)
-        self.events.publish("network", "after_delete", ctx, net)
+                port_hosts.add(context.current.get("binding:host_id") or "")
+        self.events.publish("network", "after_delete", ctx, net,
+                            port_hosts=sorted(port_hosts - {""}))
 
     def get_network(self, ctx: Context, net_id: str) -> dict[str, Any]:
         with self.db.reader() as session:

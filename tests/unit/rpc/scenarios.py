@@ -279,3 +279,25 @@ def multi_segment_port_down(rig: RpcRig) -> None:
     removed = wait_messages(a, "remove_fdb_entries", 1)[0]["fdb_entries"][net["id"]]
     assert removed["segment_id"] == 1500
     assert removed["ports"] == {"10.0.0.2": [entry(pb), list(const.FLOODING_ENTRY)]}
+
+
+def network_delete_targets_port_hosts(rig: RpcRig) -> None:
+    """network_delete goes to the hosts of the ports deleted with the network only."""
+    a, b = rig.agent("host-a", "10.0.0.1"), rig.agent("host-b", "10.0.0.2")
+    sent = lambda: rig.rpc.caster.sent[(topics.NETWORK_DELETE, "network_delete")]  # noqa: E731
+    empty = make_network(rig)
+    with rig.api.http() as http:  # no ports: no agent has anything of it
+        assert http.delete(f"/v2.0/networks/{empty['id']}").status_code == 204
+    assert sent() == 0
+    net = make_network(rig, "10.3.0.0/24")
+    with rig.api.http() as http:
+        dhcp = http.post("/v2.0/ports", json={"port": {
+            "network_id": net["id"], "device_owner": "network:dhcp",
+            "binding:host_id": "host-a"}})
+        assert dhcp.status_code == 201, dhcp.text
+        make_port(rig, make_network(rig, "10.4.0.0/24"), "host-b")  # b is busy elsewhere
+        assert http.delete(f"/v2.0/networks/{net['id']}").status_code == 204
+    (notice,) = wait_messages(a, "network_delete", 1)
+    assert notice["network_id"] == net["id"]
+    assert wait_messages(a, "port_delete", 1)[0]["port_id"] == dhcp.json()["port"]["id"]
+    assert sent() == 1 and b.recorder.of("network_delete") == []

@@ -40,3 +40,7 @@ def test_ports_by_vnic_type_and_host(rig: RpcRig) -> None:
 
 def test_multi_segment_port_delete_and_move_reach_peers(rig: RpcRig) -> None:
     scenarios.multi_segment_port_down(rig)
+
+
+def test_network_delete_goes_only_to_the_hosts_of_its_ports(rig: RpcRig) -> None:
+    scenarios.network_delete_targets_port_hosts(rig)
