@@ -406,8 +406,7 @@ class OvsAgent:
         self._emit("remove_fdb_entries", {"networks": sorted(local), "fdb_entries": local})
 
     def _on_update_fdb_entries(self, fdb_entries: Mapping[str, Any]) -> None:
-        changes = {net: value for net, value in (fdb_entries.get("chg_ip") or {}).items()
-                   if self.vlans.get(net) is not None}
+        changes = self._local_entries(fdb_entries.get("chg_ip") or {})
         self.fdb = update_fdb_entries(self.fdb, {"chg_ip": changes},
                                       self.config.topology.local_ip)
         self._emit("update_fdb_entries", {"networks": sorted(changes)})
@@ -487,11 +486,9 @@ class OvsAgent:
 
     def _report_unplugged(self) -> None:
         """Ports the server believes bound here whose VIF is gone (unplugged while down)."""
-        getter = getattr(self.plugin_rpc, "get_ports_by_vnic_type_and_host", None)
-        if getter is None:
-            return
         try:
-            ports = getter(vnic_type="normal", host=self.config.host) or []
+            ports = self.plugin_rpc.get_ports_by_vnic_type_and_host(
+                vnic_type="normal", host=self.config.host) or []
         except NotImplementedError:
             return
         for port in ports:
@@ -504,7 +501,7 @@ class OvsAgent:
     def _bind_pending(self) -> None:
         devices = sorted(p for p in self._pending
                          if p in self.vifs and self.vifs[p].ofport is not None)
-        self._pending.difference_update(self._pending - set(devices))
+        self._pending.intersection_update(devices)
         for chunk in _chunks(devices, self.config.processing_step):
             reply = self.plugin_rpc.get_devices_details_list_and_failed_devices(
                 devices=chunk, agent_id=self.agent_id, host=self.config.host) or {}
@@ -571,9 +568,8 @@ class OvsAgent:
         if self.bridges is None:
             return
         tag = self.bridges.int_br.get_port_tag(vif.name)
-        used = {v.lvid for v in self.vlans.all.values()}
-        if tag is not None and 0 < tag < DEAD_VLAN_TAG and tag not in used:
-            self.vlans.reserve(network_id, tag)
+        if tag is not None:
+            self.vlans.reserve(network_id, tag)  # refuses a taken or out-of-range id
 
     def _set_tag(self, vif_name: str, tag: int) -> None:
         if self._tags.get(vif_name) != tag and self.bridges is not None:
@@ -610,8 +606,8 @@ class OvsAgent:
             self.dead.discard(port_id)
             if was_bound:
                 self._down.add(port_id)
-        self._tags = {name: tag for name, tag in self._tags.items()
-                      if any(v.name == name for v in self.vifs.values())}
+        names = {v.name for v in self.vifs.values()}
+        self._tags = {name: tag for name, tag in self._tags.items() if name in names}
         self._gone.clear()
 
     # data plane ------------------------------------------------------------------------------

@@ -151,10 +151,9 @@ class TunnelPorts:
 
     def adopt(self, tun_br: Bridge) -> None:
         """Learn tunnel ports left by a previous agent run, so unneeded ones get deleted."""
-        types = {"vxlan", "gre", "geneve"}
         for name in tun_br.list_ports():
             prefix = name.split("-", 1)[0]
-            if prefix not in types or len(name) != len(prefix) + 9:
+            if prefix not in p.TUNNEL_TYPES or len(name) != len(prefix) + 9:
                 continue
             try:
                 remote_ip = _ip_from_hex(name[len(prefix) + 1:])
