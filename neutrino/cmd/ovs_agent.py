@@ -41,7 +41,7 @@ def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
         start_consumers,
     )
     from neutrino.agent.ovs.monitor import VifMonitor
-    from neutrino.rpc.transport import make_transport, ordered_dispatch
+    from neutrino.rpc.transport import make_transport
 
     config = AgentConfig.from_conf(conf)
     connection = conf.ovs.ovsdb_connection
@@ -52,7 +52,6 @@ def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
         return OvsBridge(name, api, pipeline, datapath_type=config.datapath_type,
                          rundir=rundir)
 
-    ordered_dispatch(conf)
     owned = transport is None
     if owned:
         transport = make_transport(conf)
@@ -114,13 +113,18 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         agent.wait()
     finally:
-        agent.stop()
-        for resource in resources:
-            try:
-                resource.stop()
-            except Exception:  # keep stopping the others
-                LOG.exception("stopping %s failed", resource)
+        stop(agent, resources)
     return 0
+
+
+def stop(agent: Any, resources: list[Any]) -> None:
+    """Stop the agent, then what ``build`` made for it (monitor, consumers, OVSDB)."""
+    agent.stop()
+    for resource in resources:
+        try:
+            resource.stop()
+        except Exception:  # keep stopping the others
+            LOG.exception("stopping %s failed", resource)
 
 
 if __name__ == "__main__":

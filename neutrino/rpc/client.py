@@ -230,13 +230,21 @@ class AgentConsumer:
         self._servers: list[Any] = []
 
     def start(self) -> None:
+        """One dispatch thread per topic, so notifications are handled in the order sent.
+
+        oslo.messaging's default pool (64 threads, from the *transport's* config) may
+        run two notifications for one agent concurrently: a ``remove_fdb_entries``
+        applied before the ``add_fdb_entries`` sent ahead of it. Agent handlers only
+        queue work, so one thread costs nothing. Set here, it holds whoever made the
+        transport (the all-in-one's agent consumes on the server's).
+        """
         if self._servers:
             return
         for topic in self.topic_names:
             server = oslo_messaging.get_rpc_server(
                 self.transport, oslo_messaging.Target(topic=topic, server=self.host),
                 self.endpoints, executor="threading")
-            server.start()
+            server.start(override_pool_size=1)
             self._servers.append(server)
 
     def take_servers(self) -> list[Any]:

@@ -33,25 +33,6 @@ def ensure_opts(conf: cfg.ConfigOpts) -> None:
         rpc_conf.register(conf)
 
 
-def ordered_dispatch(conf: cfg.ConfigOpts) -> None:
-    """One dispatch thread per RPC server on transports made from ``conf``.
-
-    oslo.messaging's default pool (64 threads) may run two notifications for one
-    agent concurrently, so a ``remove_fdb_entries`` could be applied before the
-    ``add_fdb_entries`` sent ahead of it. Agent handlers only queue work, so one
-    thread costs nothing and keeps the server's order.
-    """
-    import contextlib
-
-    import oslo_messaging.opts
-
-    for group, opts in oslo_messaging.opts.list_opts():
-        for opt in opts:
-            with contextlib.suppress(cfg.DuplicateOptError):
-                conf.register_opt(opt, group=group)
-    conf.set_override("executor_thread_pool_size", 1)
-
-
 def make_transport(conf: cfg.ConfigOpts, url: str | None = None) -> Transport:
     """A new RPC transport for ``url`` (default ``conf.transport_url``)."""
     ensure_opts(conf)

@@ -104,11 +104,10 @@ def fleet_transport(url: str, pool_size: int) -> Any:
     from oslo_config import cfg
 
     from neutrino.conf import rpc as rpc_conf
-    from neutrino.rpc.transport import make_transport, ordered_dispatch
+    from neutrino.rpc.transport import make_transport
 
     conf = cfg.ConfigOpts()
     rpc_conf.register(conf)
-    ordered_dispatch(conf)
     conf(args=[], project="neutrino-simulated-fleet", default_config_files=[])
     conf.set_override("rpc_conn_pool_size", pool_size, group="oslo_messaging_rabbit")
     return make_transport(conf, url)
