@@ -11,6 +11,7 @@ and for the pending deletes of its children. Failed rows block nothing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,6 +29,11 @@ class Entry:
     object_uuid: str
     operation: str
     data: Data | None
+
+    @functools.cached_property
+    def refs(self) -> frozenset[str]:
+        """``references`` of this entry's data, worked out once (a batch asks several times)."""
+        return references(self.object_type, self.data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +108,7 @@ def lookup_ids(entry: Entry) -> frozenset[str]:
     """Object uuids whose pending rows may be parents of ``entry``."""
     if entry.operation == DELETE:
         return frozenset({entry.object_uuid})
-    return references(entry.object_type, entry.data) | {entry.object_uuid}
+    return entry.refs | {entry.object_uuid}
 
 
 def _same_object_parent(entry: Entry, row: Row) -> bool:
@@ -122,10 +128,9 @@ def _referenced_parent(entry: Entry, refs: frozenset[str], row: Row) -> bool:
 
 def parents(entry: Entry, rows: Iterable[Row]) -> list[int]:
     """Seqnums of the pending/processing ``rows`` that ``entry`` must wait for."""
-    refs = references(entry.object_type, entry.data)
     return sorted({row.seqnum for row in rows
                    if _same_object_parent(entry, row) or _child_delete_parent(entry, row)
-                   or _referenced_parent(entry, refs, row)})
+                   or _referenced_parent(entry, entry.refs, row)})
 
 
 class RowIndex:

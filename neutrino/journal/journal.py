@@ -130,9 +130,7 @@ def blocking_rows(session: Session, entries: Sequence[Entry]) -> RowIndex:
     """Index of the visible pending/processing rows that ``entries`` may depend on."""
     ids: set[str] = set()
     for entry in entries:
-        ids.add(entry.object_uuid)
-        if entry.operation != DELETE:
-            ids.update(references(entry.object_type, entry.data))
+        ids |= lookup_ids(entry)
     index = RowIndex(_rows_for_ids(session, sorted(ids)))
     for entry in entries:
         for row in _child_deletes(session, entry):
@@ -194,7 +192,7 @@ def record(session: Session, entries: Sequence[Entry], now: dt.datetime | None =
         seqnums.append(seqnum)
         links.extend({"dependent": seqnum, "depends_on": p} for p in depends_on)
         index.add(Row(seqnum, entry.object_type, entry.object_uuid, entry.operation,
-                      references(entry.object_type, entry.data)))
+                      entry.refs))
         LOG.debug("recorded journal row %d: %s %s %s after %s", seqnum, entry.operation,
                   entry.object_type, entry.object_uuid, depends_on)
     if links:
