@@ -24,6 +24,7 @@ import socketserver
 import struct
 import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,6 +76,11 @@ class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
             with contextlib.suppress(OSError):  # already gone
                 connection.shutdown(socket.SHUT_RDWR)
 
+    def server_close(self) -> None:
+        """Close the listening socket and end the open connections with it."""
+        super().server_close()
+        self.close_connections()
+
 
 class RequestHandler(WSGIRequestHandler):
     """HTTP/1.1 keep-alive; drops a request unanswered when the server says so."""
@@ -86,12 +92,8 @@ class RequestHandler(WSGIRequestHandler):
     # waits for the client's delayed ACK (40 ms) on a kept-alive connection.
     disable_nagle_algorithm = True
 
-    def handle(self) -> None:
-        # BaseHTTPRequestHandler.handle (WSGIRequestHandler serves one request only).
-        self.close_connection = True
-        self.handle_one_request()
-        while not self.close_connection:
-            self.handle_one_request()
+    # BaseHTTPRequestHandler's loop (WSGIRequestHandler's handle serves one request).
+    handle = BaseHTTPRequestHandler.handle
 
     def handle_one_request(self) -> None:
         # WSGIRequestHandler.handle, plus the drop check before the app runs, and
@@ -250,7 +252,6 @@ class ControllerServer:
             server.serve_forever(poll_interval=0.2)
         finally:
             server.server_close()
-            server.close_connections()
             self._server = None
 
     def stop(self) -> None:
@@ -261,7 +262,6 @@ class ControllerServer:
             return
         server.shutdown()
         server.server_close()
-        server.close_connections()
         if thread is not None:
             thread.join()
 

@@ -41,8 +41,6 @@ class SdnControllerMechanismDriver(api.MechanismDriver):
             raise ValueError("[ml2_sdn] url is required by the sdn_controller mechanism "
                              "driver")
         settings = SyncSettings.from_conf(group)
-        # httpx logs every request at INFO; the journal sends one per change.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
         self.client = self.client or ControllerClient.from_conf(group)
         # The journal threads get their own small pool, so a burst of API requests
         # never starves them of connections (nor the other way round).
