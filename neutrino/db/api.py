@@ -193,5 +193,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.read_engine is not self.engine and self.dialect == "sqlite":
+        if self.dialect == "sqlite":  # elsewhere the readers share the writers' pool
             self.read_engine.dispose()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from neutrino.common import constants as const
 from neutrino.db import agents as agents_db
 from neutrino.db.models import IPAllocation, NetworkSegment, Port, PortBinding
+from neutrino.db.resources import segment_dict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,18 +50,7 @@ def bound_segments(session: Session, port_ids: Iterable[str]) -> dict[str, dict[
         select(PortBinding.port_id, NetworkSegment).join(
             NetworkSegment, NetworkSegment.id == PortBinding.segment_id)
         .where(PortBinding.port_id.in_(ids))).all()
-    return {pid: {"id": seg.id, "network_type": seg.network_type,
-                  "physical_network": seg.physical_network,
-                  "segmentation_id": seg.segmentation_id} for pid, seg in rows}
-
-
-def network_segments(session: Session, network_id: str) -> list[dict[str, Any]]:
-    rows = session.execute(select(NetworkSegment).where(
-        NetworkSegment.network_id == network_id).order_by(
-        NetworkSegment.segment_index)).scalars()
-    return [{"id": s.id, "network_type": s.network_type,
-             "physical_network": s.physical_network,
-             "segmentation_id": s.segmentation_id} for s in rows]
+    return {pid: segment_dict(seg) for pid, seg in rows}
 
 
 def active_ports(session: Session, network_id: str) -> list[ActivePort]:

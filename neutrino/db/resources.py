@@ -123,8 +123,7 @@ def load_network(session: Session, net_id: str, brief: bool = False
     rows = conn.execute(_NETWORK_ROWS, {"net_id": net_id}).all()
     if not rows:
         return None, []
-    net = _network_dict(rows[0])
-    segments = [_segment_of(r) for r in rows if r.segment_id is not None]
+    net, segments = _one_network(rows)
     if not brief:
         net.update(subnets=list(conn.execute(_NETWORK_SUBNET_IDS, {"net_id": net_id}).scalars()),
                    tags=list(conn.execute(_TAGS_OF, {"id": net_id}).scalars()))
@@ -146,8 +145,7 @@ def lock_network_for_delete(session: Session, net_id: str
                         {"net_id": net_id}).all()
     if not rows:
         return None, [], []
-    net = _network_dict(rows[0])
-    segments = [_segment_of(r) for r in rows if r.segment_id is not None]
+    net, segments = _one_network(rows)
     subnets: list[tuple[Any, str]] = []
     tags: list[str] = []
     ports: list[tuple[str, str]] = []
@@ -183,6 +181,11 @@ def _network_dict(row: Any) -> dict[str, Any]:
                 "shared": row.shared, "router:external": row.router_external,
                 "mtu": row.mtu, "port_security_enabled": row.port_security_enabled})
     return net
+
+
+def _one_network(rows: Sequence[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The network's own attributes and its segments, from its ``_NETWORK_ROWS``."""
+    return _network_dict(rows[0]), [_segment_of(r) for r in rows if r.segment_id is not None]
 
 
 def _network_query(match: Any) -> Any:
@@ -250,12 +253,8 @@ def _load_networks(session: Session, ids: Sequence[str], brief: bool = False
 def network_from_values(values: dict[str, Any], segment_rows: list[dict[str, Any]]
                         ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A new network's API dict and segments from the values just written for it."""
-    row = SimpleNamespace(**values)
-    net = _standard(row)
-    net.update({"admin_state_up": row.admin_state_up, "status": row.status,
-                "shared": row.shared, "router:external": row.router_external,
-                "mtu": row.mtu, "port_security_enabled": row.port_security_enabled,
-                "subnets": [], "tags": []})
+    net = _network_dict(SimpleNamespace(**values))
+    net.update(subnets=[], tags=[])
     segments = [segment_dict(SimpleNamespace(**r)) for r in segment_rows]
     _add_provider(net, segments)
     return net, segments

@@ -142,7 +142,6 @@ class Plugin:
 
         def attempt() -> dict[str, Any]:
             with self.db.transaction() as session:
-                self._row(session, agent_id)
                 if values:
                     session.execute(update(Agent).where(Agent.id == agent_id)
                                     .values(**values))

@@ -186,7 +186,7 @@ class NetworkMixin(Ml2Base):
             # postcommits (l2pop removals, agents' port_delete) like any delete.
             contexts: list[tuple[str, Any]] = [
                 ("delete_port", self._delete_port_tx(  # type: ignore[attr-defined]
-                    session, ctx, port_id)) for port_id, _ in ports]
+                    session, ctx, port_id, net, segments)) for port_id, _ in ports]
             contexts += [("delete_subnet", self._delete_subnet_tx(  # type: ignore[attr-defined]
                 session, ctx, subnet_id, net)) for subnet_id in net["subnets"]]
             mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)

@@ -53,14 +53,11 @@ class PortMixin(Ml2Base):
 
     # --- fixed IPs -------------------------------------------------------------------
 
-    def _network_subnets(self, session: Session, net_id: str) -> list[dict[str, Any]]:
-        return resources.subnets_for_ipam(session, net_id)
-
     def _allocate_ips(self, session: Session, port_id: str, net_id: str, mac: str,
                       owner: str, requested: Any,
                       keep: set[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
         """Allocate the requested (or default) addresses; return the new (subnet, ip)s."""
-        subnets = self._network_subnets(session, net_id)
+        subnets = resources.subnets_for_ipam(session, net_id)
         by_id = {s["id"]: s for s in subnets}
         if not specified(requested):
             return self._allocate_default(session, port_id, subnets, mac, owner)
@@ -162,15 +159,14 @@ class PortMixin(Ml2Base):
     # --- binding -----------------------------------------------------------------------
 
     def _bind(self, session: Session, ctx: Context, port: dict[str, Any],
-              network: dict[str, Any], original: dict[str, Any] | None = None) -> None:
+              network: dict[str, Any], segments: list[api.Segment],
+              original: dict[str, Any] | None = None) -> None:
         """(Re)bind the port if it has a host: drivers' bind_port, or binding_failed."""
         host = port["binding:host_id"]
         if not host:
             values = {"vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
                       "segment_id": None}
         else:
-            segments = resources.load_segments(session, [network["id"]]).get(
-                network["id"], [])
             mech_ctx = api.PortContext(self, ctx, session, port, network, segments, original)
             self.mechanism_manager.bind_port(mech_ctx)
             if mech_ctx.is_bound:
@@ -220,7 +216,7 @@ class PortMixin(Ml2Base):
         # Built from what was just written: reading it back would double the queries.
         port = resources.port_from_values(row, ips, binding, stored_pairs, opts, tags)
         if port["binding:host_id"]:
-            self._bind(session, ctx, port, network)
+            self._bind(session, ctx, port, network, segments)
             port = resources.load_ports(session, [port_id])[0]
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
         self.mechanism_manager.precommit("create_port", mech_ctx)
@@ -280,16 +276,15 @@ class PortMixin(Ml2Base):
             original = resources.load_ports(session, [port_id])[0]
             check_write(ctx, "port", original)
             holder["original"] = original
-            network = resources.load_networks(session, [row.network_id])[0]
-            segments = resources.load_segments(session, [row.network_id]).get(
-                row.network_id, [])
+            network, segments = resources.load_network(session, row.network_id)
+            assert network is not None  # ports.network_id is a foreign key
             was_bound_to = (self._bound_segment(session, port_id, segments)
                             if "binding:host_id" in body else None)
             self._apply_port_update(session, row, original, body)
             port = resources.load_ports(session, [port_id])[0]
             if any(k in body for k in ("binding:host_id", "binding:vnic_type",
                                        "binding:profile")):
-                self._bind(session, ctx, port, network, original)
+                self._bind(session, ctx, port, network, segments, original)
                 port = resources.load_ports(session, [port_id])[0]
             mech_ctx = api.PortContext(self, ctx, session, port, network, segments, original)
             mech_ctx.original_bound_segment = was_bound_to
@@ -373,15 +368,19 @@ class PortMixin(Ml2Base):
 
     # --- delete ---------------------------------------------------------------------------
 
-    def _delete_port_tx(self, session: Session, ctx: Context,
-                        port_id: str) -> api.PortContext:
+    def _delete_port_tx(self, session: Session, ctx: Context, port_id: str,
+                        network: dict[str, Any] | None = None,
+                        segments: list[api.Segment] | None = None) -> api.PortContext:
+        """Delete the port in ``session``; ``network`` and its ``segments`` when the
+        caller (a network delete) has them already."""
         ports = resources.load_ports(session, [port_id])
         if not ports:
             raise exc.PortNotFound(port_id=port_id)
         port = ports[0]
         check_write(ctx, "port", port)
-        network, segments = resources.load_network(session, port["network_id"])
-        assert network is not None  # ports.network_id is a foreign key
+        if network is None or segments is None:
+            network, segments = resources.load_network(session, port["network_id"])
+            assert network is not None  # ports.network_id is a foreign key
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
         mech_ctx.original_bound_segment = self._bound_segment(session, port_id, segments)
         self.mechanism_manager.precommit("delete_port", mech_ctx)

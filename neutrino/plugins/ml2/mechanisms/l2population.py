@@ -27,6 +27,7 @@ from typing import Any
 
 from neutrino.common import constants as const
 from neutrino.db import l2pop as l2pop_db
+from neutrino.db import resources
 from neutrino.db.base import utcnow
 from neutrino.plugins.ml2 import driver_api as api
 
@@ -151,7 +152,7 @@ class L2populationMechanismDriver(api.MechanismDriver):
             if segment is None:
                 segment = l2pop_db.bound_segments(session, [port["id"]]).get(port["id"])
             if segment is None:
-                segments = l2pop_db.network_segments(session, net_id)
+                segments = resources.load_segments(session, [net_id]).get(net_id, [])
                 segment = segments[0] if len(segments) == 1 else None
             others = [p for p in l2pop_db.active_ports(session, net_id)
                       if p.port_id != port["id"]]
