@@ -265,9 +265,16 @@ class ResourceController:
     def fetch_visible(self, ctx: Context, resource_id: str) -> dict[str, Any]:
         """The item if it exists and the caller may see it; else 404."""
         item = getattr(self.plugin, f"get_{self.member}")(ctx, resource_id)
-        if not self.policy.check(ctx, f"get_{self.member}", self.target(ctx, item)):
-            raise exc.not_found(self.member, resource_id)
+        self._require_visible(ctx, item, resource_id)
         return item
+
+    def _require_visible(self, ctx: Context, item: dict[str, Any],
+                         resource_id: str) -> dict[str, Any]:
+        """``item``'s policy target; 404 if the caller may not see it."""
+        target = self.target(ctx, item)
+        if not self.policy.check(ctx, f"get_{self.member}", target):
+            raise exc.not_found(self.member, resource_id)
+        return target
 
     def view(self, ctx: Context, item: dict[str, Any], fields: list[str] | None,
              memo: dict[Any, frozenset[str]] | None = None) -> dict[str, Any]:
@@ -303,7 +310,7 @@ class ResourceController:
         listing = parse_list_request(req, self.resource, self.conf)
         items = getattr(self.plugin, f"get_{self.resource.collection}")(
             ctx, listing.filters, listing.page)
-        memo: dict[tuple[str, str], bool] = {}
+        memo: dict[tuple[Any, ...], bool] = {}
         hidden_memo: dict[Any, frozenset[str]] = {}
         visible = [i for i in items if ctx.is_admin or self._may_see(ctx, i, memo)]
         body: dict[str, Any] = {self.resource.collection: [
@@ -314,13 +321,13 @@ class ResourceController:
         send(resp, 200, body)
 
     def _may_see(self, ctx: Context, item: dict[str, Any],
-                 memo: dict[tuple[str, str], bool]) -> bool:
-        target = self.target(ctx, item)
-        key = (f"get_{self.member}", repr(sorted(
-            (k, str(v)) for k, v in target.items()
-            if k in ("project_id", "shared", "router:external") or k.startswith("network:"))))
+                 memo: dict[tuple[Any, ...], bool]) -> bool:
+        # Items that agree on these (the network: values follow from network_id) get
+        # the same answer; the target, and any read of its network, only on a miss.
+        key = (item.get("project_id"), item.get("shared"), item.get("router:external"),
+               item.get("network_id"))
         if key not in memo:
-            memo[key] = self.policy.check(ctx, f"get_{self.member}", target)
+            memo[key] = self.policy.check(ctx, f"get_{self.member}", self.target(ctx, item))
         return memo[key]
 
     def on_post_collection(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -362,8 +369,7 @@ class ResourceController:
 
         def check(original: dict[str, Any]) -> None:
             """404 if the caller may not see it, 403 if it may not make these changes."""
-            if not self.policy.check(ctx, f"get_{self.member}", self.target(ctx, original)):
-                raise exc.not_found(self.member, resource_id)
+            self._require_visible(ctx, original, resource_id)
             target = self.target(ctx, {**original, **changes})
             self.policy.enforce(ctx, f"update_{self.member}", target)
             self._enforce_attrs(ctx, "update", target, changes)
@@ -400,9 +406,7 @@ class ResourceController:
     def _authorize_delete(self, ctx: Context, req: falcon.Request, resource_id: str,
                           item: dict[str, Any]) -> None:
         """404 if the caller may not see ``item``, 403 if it may not delete it."""
-        target = self.target(ctx, item)
-        if not self.policy.check(ctx, f"get_{self.member}", target):
-            raise exc.not_found(self.member, resource_id)
+        target = self._require_visible(ctx, item, resource_id)
         self.policy.enforce(ctx, f"delete_{self.member}", target)
         ctx.if_match_revision = revision_constraint(req)  # type: ignore[attr-defined]
 

@@ -96,10 +96,9 @@ def start_local_agent(server: Any, config_args: list[str],
 def stop_local_agent(local: tuple[Any, list[Any]] | None) -> None:
     if local is None:
         return
-    agent, resources = local
-    agent.stop()
-    for resource in resources:
-        resource.stop()
+    from neutrino.cmd import ovs_agent  # as start_local_agent: only with an agent
+
+    ovs_agent.stop(*local)
 
 
 def run_all_in_one(config_args: list[str], with_agent: bool = True) -> int:
