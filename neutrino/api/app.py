@@ -17,12 +17,13 @@ import falcon
 from sqlalchemy import select
 
 from neutrino import exceptions as exc
-from neutrino.api import attributes, errors
+from neutrino.api import errors
 from neutrino.api.auth import KeystoneContextMiddleware, NoAuthMiddleware, wrap_keystone
 from neutrino.api.controller import NUL_MESSAGE, TOO_LARGE, ResourceController, has_nul
 from neutrino.api.extensions import ExtensionsResource
 from neutrino.api.policy import Policy
 from neutrino.api.tags import TagsResource
+from neutrino.apidef import attributes
 from neutrino.context import Context
 from neutrino.db.api import Database
 from neutrino.db.models import Network, Port, Subnet

@@ -15,9 +15,9 @@ import falcon
 import orjson
 
 from neutrino import exceptions as exc
-from neutrino.api.attributes import ATTR_NOT_SPECIFIED, Attr, Resource
 from neutrino.api.listing import ListRequest, page_links, parse_list_request
 from neutrino.api.policy import Policy
+from neutrino.apidef.attributes import ATTR_NOT_SPECIFIED, Attr, Resource
 from neutrino.context import Context
 
 

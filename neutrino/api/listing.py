@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import falcon
 
 from neutrino import exceptions as exc
-from neutrino.api import validators as v
-from neutrino.api.attributes import Resource
+from neutrino.apidef import validators as v
+from neutrino.apidef.attributes import Resource
 from neutrino.db.query import TAG_FILTERS, Page
 
 _LIMIT_CAP = 2**31 - 1

@@ -8,8 +8,8 @@ import falcon
 from sqlalchemy import delete, select
 
 from neutrino import exceptions as exc
-from neutrino.api import validators as v
 from neutrino.api.controller import HTTPBadRequest, ResourceController, read_json, send
+from neutrino.apidef import validators as v
 from neutrino.db.models import Tag
 from neutrino.plugins.ml2.base import Ml2Base
 

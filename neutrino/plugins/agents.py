@@ -15,8 +15,8 @@ from sqlalchemy import delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.api import validators as v
-from neutrino.api.attributes import Attr, Resource
+from neutrino.apidef import validators as v
+from neutrino.apidef.attributes import Attr, Resource
 from neutrino.common import constants as const
 from neutrino.context import Context
 from neutrino.db import agents as agents_db

@@ -1,7 +1,7 @@
 """Service plugins: loaded by entry point; each declares its API resources.
 
 A service plugin (routers, floating IPs, security groups, agents …) is a class
-``Plugin(conf, db, core_plugin)`` with ``resources`` (``neutrino.api.attributes.Resource``
+``Plugin(conf, db, core_plugin)`` with ``resources`` (``neutrino.apidef.attributes.Resource``
 instances it serves, with ``create_<member>`` … methods on the plugin itself) and
 ``supported_extension_aliases``.
 """

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.api.attributes import ATTR_NOT_SPECIFIED
+from neutrino.apidef.attributes import ATTR_NOT_SPECIFIED
 from neutrino.context import Context, admin_context
 from neutrino.db.api import Database
 from neutrino.db.base import table_of, utcnow

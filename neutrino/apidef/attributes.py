@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from neutrino.api import validators as v
+from neutrino.apidef import validators as v
 
 
 class _NotSpecified:
