@@ -19,7 +19,14 @@ from sqlalchemy import select
 from neutrino import exceptions as exc
 from neutrino.api import errors
 from neutrino.api.auth import KeystoneContextMiddleware, NoAuthMiddleware, wrap_keystone
-from neutrino.api.controller import NUL_MESSAGE, TOO_LARGE, ResourceController, has_nul
+from neutrino.api.controller import (
+    NUL_MESSAGE,
+    TOO_LARGE,
+    ResourceController,
+    has_nul,
+    read_json,
+    send,
+)
 from neutrino.api.extensions import ExtensionsResource
 from neutrino.api.policy import Policy
 from neutrino.api.tags import TagsResource
@@ -105,6 +112,118 @@ class _Member:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
         self.c.on_delete(req, resp, resource_id)
+
+
+class _Action:
+    """``PUT /v2.0/<collection>/<id>/<action>``: a plugin's member action."""
+
+    def __init__(self, controller: ResourceController, action: str) -> None:
+        self.c = controller
+        self.action = action
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        ctx: Context = req.context.neutron
+        body = read_json(req)
+        if not isinstance(body, dict):
+            raise exc.HTTPBadRequest(msg="Request body must be a JSON object")
+        item = self.c.fetch_visible(ctx, resource_id)
+        self.c.policy.enforce(ctx, f"{self.action}_{self.c.rule}", self.c.target(ctx, item))
+        send(resp, 200, getattr(self.c.plugin, self.action)(ctx, resource_id, body))
+
+
+class _SubPlugin:
+    """A sub-resource's plugin methods with the parent id bound, in the shape
+    ResourceController calls (``create_<member>_bulk``, ``get_<member>`` …)."""
+
+    def __init__(self, plugin: Any, parent: str, resource: attributes.Resource,
+                 parent_id: str) -> None:
+        self._plugin = plugin
+        self._parent = parent
+        self._parent_id = parent_id
+        self._member = resource.member
+        self._collection = resource.collection
+
+    def _method(self, verb: str, noun: str) -> Any:
+        """The plugin's ``<verb>_<parent>_<noun>`` (``create_floatingip_port_forwarding``)."""
+        return getattr(self._plugin, f"{verb}_{self._parent}_{noun}")
+
+    def __getattr__(self, name: str) -> Any:
+        pid, member = self._parent_id, self._member
+        if name == f"create_{member}_bulk":
+            bulk = getattr(self._plugin, f"create_{self._parent}_{member}_bulk", None)
+            if bulk is not None:
+                return lambda ctx, items: bulk(ctx, pid, items)
+            create = self._method("create", member)
+
+            def one_by_one(ctx: Context, items: list[dict[str, Any]]) -> list[Any]:
+                # Without the plugin's bulk method a bulk create could not be atomic.
+                if len(items) != 1:
+                    raise exc.HTTPBadRequest(msg="Bulk operation not supported")
+                return [create(ctx, pid, items[0])]
+
+            return one_by_one
+        if name == f"get_{self._collection}":
+            return lambda ctx, filters, page=None: self._method("get", self._collection)(
+                ctx, pid, filters, page)
+        verb = name.split("_", 1)[0]
+        if name in (f"get_{member}", f"delete_{member}"):
+            return lambda ctx, rid: self._method(verb, member)(ctx, rid, pid)
+        if name == f"update_{member}":
+            return lambda ctx, rid, changes: self._method(verb, member)(ctx, rid, pid, changes)
+        raise AttributeError(name)
+
+
+class _SubCollection:
+    """``/v2.0/<parent>/<parent id>/<collection>[/<id>]``: a controller per request,
+    over the plugin with the parent id bound, once the parent is known visible."""
+
+    def __init__(self, parent: ResourceController, resource: attributes.Resource,
+                 plugin: Any, policy: Policy, conf: Any, lookup: Any) -> None:
+        self.parent = parent
+        self.resource = resource
+        self.plugin = plugin
+        self.policy, self.conf, self.lookup = policy, conf, lookup
+
+    def _controller(self, req: falcon.Request, parent_id: str) -> ResourceController:
+        self.parent.fetch_visible(req.context.neutron, parent_id)
+        bound = _SubPlugin(self.plugin, self.parent.member, self.resource, parent_id)
+        return ResourceController(self.resource, bound, self.policy, self.conf, self.lookup)
+
+    # Falcon needs one field name per path level: the parent's id is ``resource_id``
+    # as on the parent's own member route, the sub-resource's is ``sub_id``.
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        self._controller(req, resource_id).on_get_collection(req, resp)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        self._controller(req, resource_id).on_post_collection(req, resp)
+
+    def on_get_member(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
+                      sub_id: str) -> None:
+        self._controller(req, resource_id).on_get(req, resp, sub_id)
+
+    def on_put_member(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
+                      sub_id: str) -> None:
+        self._controller(req, resource_id).on_put(req, resp, sub_id)
+
+    def on_delete_member(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
+                         sub_id: str) -> None:
+        self._controller(req, resource_id).on_delete(req, resp, sub_id)
+
+
+def _add_service_routes(app: falcon.App, service: Any,
+                        controllers: dict[str, ResourceController], policy: Policy,
+                        conf: Any, lookup: Any) -> None:
+    """Routes of a service plugin's member actions and sub-resources."""
+    for collection, actions in getattr(service, "member_actions", {}).items():
+        for action in actions:
+            app.add_route(f"/v2.0/{collection}/{{resource_id}}/{action}",
+                          _Action(controllers[collection], action))
+    for sub in getattr(service, "sub_resources", ()):
+        route = _SubCollection(controllers[sub.parent], sub.resource, service, policy,
+                               conf, lookup)
+        base = f"/v2.0/{sub.parent}/{{resource_id}}/{sub.resource.collection}"
+        app.add_route(base, route)
+        app.add_route(f"{base}/{{sub_id}}", route, suffix="member")
 
 
 @dataclasses.dataclass
@@ -205,6 +324,8 @@ def build(conf: Any, db: Database | None = None, with_rpc: bool = True) -> Serve
         controllers[resource.collection] = controller
         app.add_route(f"/v2.0/{resource.collection}", _Collection(controller))
         app.add_route(f"/v2.0/{resource.collection}/{{resource_id}}", _Member(controller))
+    for service in services:
+        _add_service_routes(app, service, controllers, policy, conf, lookup)
 
     tag_models = {"networks": Network, "subnets": Subnet, "ports": Port}
     for service in services:

@@ -164,6 +164,9 @@ class ResourceController:
         self.policy = policy
         self.conf = conf
         self.member = resource.member
+        # Policy rules are named for the member, or for parent and member on a
+        # sub-resource (``create_floatingip_port_forwarding``), as in Neutron.
+        self.rule = resource.policy_member or resource.member
         self._visible = frozenset(resource.visible())
         self._policy_attrs = tuple(n for n, a in resource.attrs.items() if a.enforce_policy)
         self._parent_lookup = parent_lookup
@@ -238,15 +241,15 @@ class ResourceController:
             if name == "fixed_ips" and isinstance(given[name], list):
                 for sub in ("ip_address", "subnet_id"):
                     if any(sub in f for f in given[name]):
-                        self.policy.enforce(ctx, f"{op}_{self.member}:fixed_ips:{sub}", target)
+                        self.policy.enforce(ctx, f"{op}_{self.rule}:fixed_ips:{sub}", target)
                 continue
-            self.policy.enforce(ctx, f"{op}_{self.member}:{name}", target)
+            self.policy.enforce(ctx, f"{op}_{self.rule}:{name}", target)
 
     def authorize_create(self, ctx: Context, item: dict[str, Any],
                          raw: dict[str, Any]) -> None:
         target = self.target(ctx, item)
         self._check_network_ownership(ctx, target)
-        self.policy.enforce(ctx, f"create_{self.member}", target)
+        self.policy.enforce(ctx, f"create_{self.rule}", target)
         self._enforce_attrs(ctx, "create", target, {k: item[k] for k in raw if k in item})
 
     def _check_network_ownership(self, ctx: Context, target: dict[str, Any]) -> None:
@@ -272,7 +275,7 @@ class ResourceController:
                          resource_id: str) -> dict[str, Any]:
         """``item``'s policy target; 404 if the caller may not see it."""
         target = self.target(ctx, item)
-        if not self.policy.check(ctx, f"get_{self.member}", target):
+        if not self.policy.check(ctx, f"get_{self.rule}", target):
             raise exc.not_found(self.member, resource_id)
         return target
 
@@ -298,7 +301,7 @@ class ResourceController:
         target = self.target(ctx, item)
         hidden = frozenset(
             name for name in self._policy_attrs if name in item
-            and not self.policy.check(ctx, f"get_{self.member}:{name}", target))
+            and not self.policy.check(ctx, f"get_{self.rule}:{name}", target))
         if memo is not None:
             memo[key] = hidden
         return hidden
@@ -327,7 +330,7 @@ class ResourceController:
         key = (item.get("project_id"), item.get("shared"), item.get("router:external"),
                item.get("network_id"))
         if key not in memo:
-            memo[key] = self.policy.check(ctx, f"get_{self.member}", self.target(ctx, item))
+            memo[key] = self.policy.check(ctx, f"get_{self.rule}", self.target(ctx, item))
         return memo[key]
 
     def on_post_collection(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -371,7 +374,7 @@ class ResourceController:
             """404 if the caller may not see it, 403 if it may not make these changes."""
             self._require_visible(ctx, original, resource_id)
             target = self.target(ctx, {**original, **changes})
-            self.policy.enforce(ctx, f"update_{self.member}", target)
+            self.policy.enforce(ctx, f"update_{self.rule}", target)
             self._enforce_attrs(ctx, "update", target, changes)
 
         self._guard_write(ctx, resource_id, check)
@@ -407,7 +410,7 @@ class ResourceController:
                           item: dict[str, Any]) -> None:
         """404 if the caller may not see ``item``, 403 if it may not delete it."""
         target = self._require_visible(ctx, item, resource_id)
-        self.policy.enforce(ctx, f"delete_{self.member}", target)
+        self.policy.enforce(ctx, f"delete_{self.rule}", target)
         ctx.if_match_revision = revision_constraint(req)  # type: ignore[attr-defined]
 
 

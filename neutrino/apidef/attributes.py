@@ -65,6 +65,9 @@ class Resource:
     attrs: dict[str, Attr]
     allow_bulk: bool = True
     has_tags: bool = True
+    # The name policy rules use when it is not ``member`` (a sub-resource's rules are
+    # ``<op>_<parent member>_<member>``).
+    policy_member: str | None = None
 
     def visible(self) -> list[str]:
         return [name for name, attr in self.attrs.items() if attr.is_visible]

@@ -8,6 +8,7 @@ the given ``--config-file`` arguments and validates them.
 from __future__ import annotations
 
 import configparser
+import logging
 from collections.abc import Callable, Sequence
 
 from oslo_config import cfg
@@ -15,11 +16,17 @@ from oslo_policy import opts as policy_opts
 
 from neutrino.conf import common, database, journal, ml2, rpc
 
-# Sections that real Neutron config files carry and that Neutrino reads through
-# a library (keystonemiddleware, oslo.policy, oslo.messaging) or deliberately ignores.
-_FOREIGN_SECTIONS = frozenset({
-    "keystone_authtoken", "oslo_policy", "oslo_messaging_rabbit", "oslo_concurrency",
-    "oslo_messaging_notifications", "oslo_middleware", "nova", "placement", "quotas",
+LOG = logging.getLogger(__name__)
+
+# Sections that libraries read themselves when they start (keystonemiddleware,
+# oslo.messaging's drivers): their options are not registered here, and not ignored.
+_LIBRARY_SECTIONS = frozenset({
+    "keystone_authtoken", "oslo_messaging_rabbit", "oslo_messaging_notifications",
+})
+# Sections that real Neutron config files carry and that Neutrino accepts without
+# implementing (each of their options is reported at start-up, see ``ignored``).
+_FOREIGN_SECTIONS = _LIBRARY_SECTIONS | frozenset({
+    "oslo_policy", "oslo_concurrency", "oslo_middleware", "nova", "placement", "quotas",
     "agent", "ovs", "securitygroup", "experimental", "ironic", "designate",
     "ml2_type_vlan_transparent", "ovn", "oslo_messaging_amqp",
 })
@@ -60,7 +67,33 @@ def make_conf(args: Sequence[str] = (), *, prog: str = "neutrino-server",
         for name, value in opts.items():
             conf.set_override(name, value, group=None if group == "DEFAULT" else group)
     validate(conf)
+    for path, section, name in ignored(conf):
+        LOG.warning("%s: [%s] %s is accepted but not implemented by Neutrino; ignored",
+                    path, section, name)
     return conf
+
+
+def ignored(conf: cfg.ConfigOpts) -> list[tuple[str, str, str]]:
+    """(file, section, option) of every setting in the files that nothing reads.
+
+    Operators' Neutron files keep loading, but an option that would change
+    Neutron's behaviour and silently changes nothing here must at least be said.
+    """
+    found = []
+    for path in conf.config_file or []:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.read(path)
+        defaults = set(parser.defaults())
+        found += [(path, "DEFAULT", name) for name in sorted(defaults)
+                  if name not in conf._opts]
+        for section in parser.sections():
+            if section in _LIBRARY_SECTIONS:
+                continue
+            group = conf._groups.get(section)
+            registered = group._opts if group is not None else {}
+            found += [(path, section, name) for name in parser.options(section)
+                      if name not in defaults and name not in registered]
+    return found
 
 
 def validate(conf: cfg.ConfigOpts) -> None:

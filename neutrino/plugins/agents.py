@@ -15,8 +15,7 @@ from sqlalchemy import delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.apidef import validators as v
-from neutrino.apidef.attributes import Attr, Resource
+from neutrino.apidef.agent import AGENTS
 from neutrino.common import constants as const
 from neutrino.context import Context
 from neutrino.db import agents as agents_db
@@ -25,6 +24,7 @@ from neutrino.db.api import Database
 from neutrino.db.base import utcnow
 from neutrino.db.models import Agent
 from neutrino.db.query import Listing, Page
+from neutrino.plugins.base import ServicePlugin
 
 
 class AgentNotFound(exc.NotFound):
@@ -35,31 +35,6 @@ class AgentCreateNotSupported(exc.NeutronException):
     message = "Agents are created by their heartbeats, not through the API."
     status = 405
 
-
-def _ro(name: str, **kw: Any) -> Attr:
-    return Attr(name, is_filter=True, is_sort_key=True, **kw)
-
-
-AGENTS = Resource("agents", "agent", {a.name: a for a in (
-    _ro("id"),
-    _ro("agent_type"),
-    _ro("binary"),
-    _ro("topic"),
-    _ro("host"),
-    _ro("availability_zone"),
-    Attr("admin_state_up", allow_put=True, convert=v.to_boolean, validate=v.boolean,
-         is_filter=True, is_sort_key=True, convert_filter=v.to_boolean),
-    Attr("alive", is_filter=True, convert_filter=v.to_boolean),
-    Attr("configurations"),
-    Attr("resource_versions"),
-    _ro("heartbeat_timestamp"),
-    _ro("started_at"),
-    _ro("created_at"),
-    Attr("description", allow_put=True, validate=v.string_or_none(255), is_filter=True,
-         is_sort_key=True),
-    Attr("load"),
-    Attr("resources_synced"),
-)}, allow_bulk=False, has_tags=False)
 
 POLICY_RULES = {
     "get_agent": "rule:admin_only",
@@ -92,7 +67,7 @@ def _listing(now: dt.datetime, down_time: int) -> Listing:
     return Listing(Agent, columns, {"alive": alive})
 
 
-class Plugin:
+class Plugin(ServicePlugin):
     """The agents service plugin (``service_plugins = agents``)."""
 
     supported_extension_aliases = ["agent", "availability_zone"]
@@ -100,9 +75,7 @@ class Plugin:
     policy_rules = POLICY_RULES
 
     def __init__(self, conf: Any, db: Database, core_plugin: Any) -> None:
-        self.conf = conf
-        self.db = db
-        self.core_plugin = core_plugin
+        super().__init__(conf, db, core_plugin)
         self.notifier: Any = None
 
     def attach_notifier(self, notifier: Any) -> None:

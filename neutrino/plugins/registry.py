@@ -1,9 +1,8 @@
-"""Service plugins: loaded by entry point; each declares its API resources.
+"""Loading the core plugin and the service plugins by entry point or ``module:Class``.
 
-A service plugin (routers, floating IPs, security groups, agents …) is a class
-``Plugin(conf, db, core_plugin)`` with ``resources`` (``neutrino.apidef.attributes.Resource``
-instances it serves, with ``create_<member>`` … methods on the plugin itself) and
-``supported_extension_aliases``.
+A service plugin implements ``neutrino.plugins.base.ServicePlugin`` (its resources,
+member actions, sub-resources, extension aliases and policy rules); it is named in
+``[DEFAULT] service_plugins`` as in Neutron, or brought along by the core plugin.
 """
 
 from __future__ import annotations

@@ -58,3 +58,25 @@ def test_bad_vlan_range_stops_the_plugin(tmp_path: Path) -> None:
     manager = TypeManager(make_conf(_args(ml2)))
     with pytest.raises(ValueError, match="network_vlan_ranges"):
         manager.initialize()
+
+
+def test_options_accepted_but_not_implemented_are_warned_once_each(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    conf_file = tmp_path / "neutron.conf"
+    conf_file.write_text(
+        "[DEFAULT]\ncore_plugin = ml2\nrouter_distributed = true\n"
+        "[nova]\nregion_name = RegionOne\n"
+        "[oslo_concurrency]\nlock_path = /var/lib/neutron/tmp\n"
+        "[keystone_authtoken]\nauth_url = http://keystone:5000/v3\n"
+        "[database]\nconnection = sqlite://\nmax_retries = 3\nslave_connection = x\n")
+    with caplog.at_level("WARNING", logger="neutrino.conf"):
+        make_conf(_args(conf_file))
+    warned = sorted(r.getMessage() for r in caplog.records)
+    path = str(conf_file)
+    # Read options and the sections libraries read themselves (keystonemiddleware)
+    # are not reported; each ignored option is, once, with its file and section.
+    assert warned == sorted(
+        f"{path}: [{section}] {name} is accepted but not implemented by Neutrino; ignored"
+        for section, name in (("DEFAULT", "router_distributed"), ("nova", "region_name"),
+                              ("oslo_concurrency", "lock_path"),
+                              ("database", "slave_connection")))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -22,38 +21,10 @@ from neutrino.context import Context, admin_context
 from neutrino.db.api import Database
 from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import Tag
+from neutrino.plugins.events import Events
 from neutrino.plugins.ml2.managers import MechanismManager, TypeManager
 
 LOG = logging.getLogger(__name__)
-
-# callback(resource, event, ctx, current, original, **details)
-Callback = Callable[..., None]
-
-
-class Events:
-    """After-commit notifications (``network``/``subnet``/``port`` × create/update/delete).
-
-    The seam for RPC notifiers and other observers: callbacks run after the
-    transaction has committed and the postcommits have run; their failures are
-    logged, never reported to the API caller. ``details`` are facts of the change
-    that are not attributes of the resource (``port_hosts``: the hosts of the ports
-    a network delete took along).
-    """
-
-    def __init__(self) -> None:
-        self._subscribers: dict[tuple[str, str], list[Callback]] = defaultdict(list)
-
-    def subscribe(self, resource: str, event: str, callback: Callback) -> None:
-        self._subscribers[(resource, event)].append(callback)
-
-    def publish(self, resource: str, event: str, ctx: Context, current: dict[str, Any],
-                original: dict[str, Any] | None = None, **details: Any) -> None:
-        for callback in self._subscribers.get((resource, event), []):
-            try:
-                callback(resource, event, ctx, current, original, **details)
-            except Exception:
-                LOG.exception("%s %s callback %s failed", resource, event, callback)
-
 
 def specified(value: Any) -> bool:
     return value is not ATTR_NOT_SPECIFIED

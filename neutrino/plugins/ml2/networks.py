@@ -102,6 +102,7 @@ class NetworkMixin(Ml2Base):
         net, segments = resources.network_from_values(values, rows)
         mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
         self.mechanism_manager.precommit("create_network", mech_ctx)
+        self.events.publish("network", "precommit_create", ctx, net, session=session)
         return net, mech_ctx
 
     def create_network(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +135,8 @@ class NetworkMixin(Ml2Base):
             # Segments cannot be updated: the ones read before the change still hold.
             mech_ctx = api.NetworkContext(self, ctx, session, net, original, segments)
             self.mechanism_manager.precommit("update_network", mech_ctx)
+            self.events.publish("network", "precommit_update", ctx, net, original,
+                                session=session)
             return net, [mech_ctx]
 
         net = self.run("update_network", in_tx)
@@ -191,6 +194,7 @@ class NetworkMixin(Ml2Base):
                 session, ctx, subnet_id, net)) for subnet_id in net["subnets"]]
             mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
             self.mechanism_manager.precommit("delete_network", mech_ctx)
+            self.events.publish("network", "precommit_delete", ctx, net, session=session)
             self.type_manager.release_network_segments(session, segments)
             conn = session.connection()
             if net["tags"]:
