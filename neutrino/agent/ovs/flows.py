@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 
+from neutrino.agent.ovs import firewall
 from neutrino.agent.ovs import pipeline as p
 from neutrino.agent.ovs.flowtable import (
     Flow,
@@ -81,12 +82,16 @@ def _table(pipeline: p.Pipeline, cookie: int, table: str) -> Callable[..., Flow]
 # br-int ---------------------------------------------------------------------------------
 
 def int_flows(state: AgentState) -> frozenset[Flow]:
-    """br-int: LOCAL_SWITCHING, CANARY_TABLE, ARP_SPOOF_TABLE, MAC_SPOOF_TABLE, TRANSIENT."""
+    """br-int: LOCAL_SWITCHING, CANARY_TABLE, ARP_SPOOF_TABLE, MAC_SPOOF_TABLE, TRANSIENT;
+    the firewall's tables too when ``state.firewall`` is set."""
     flows: list[Flow] = [*_int_defaults(state.cookie)]
     flows += _int_physnet_flows(state)
     for port in sorted(state.ports, key=lambda port: port.ofport):
         if port.port_security_enabled and port.ofport > 0:
             flows += _spoofing_flows(state.cookie, port)
+    if state.firewall is not None:
+        flows += firewall.firewall_flows(state.cookie, state.ports, state.firewall,
+                                         allowed_pairs)
     return frozenset(dedupe(flows))
 
 

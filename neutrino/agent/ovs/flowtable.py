@@ -15,8 +15,12 @@ from neutrino.agent.ovs.pipeline import Pipeline, PipelineError
 
 # The order in which ovs-ofctl prints match fields (protocol shorthand first); matches are
 # kept in this order so rendering equals the switch's own dump.
-PROTOCOLS = ("ip", "ipv6", "icmp", "icmp6", "tcp", "tcp6", "udp", "udp6", "arp", "rarp")
+PROTOCOLS = ("ip", "ipv6", "icmp", "icmp6", "tcp", "tcp6", "udp", "udp6", "sctp", "sctp6",
+             "arp", "rarp")
+# Conjunction and conntrack fields are printed before the protocol shorthand.
+PRE_PROTOCOL = ("conj_id", "ct_state", "ct_zone", "ct_mark")
 MATCH_ORDER = (
+    *(f"reg{i}" for i in range(16)),
     "tun_id", "metadata", "in_port", "vlan_tci", "dl_vlan", "dl_vlan_pcp", "dl_src", "dl_dst",
     "dl_type", "arp_spa", "arp_tpa", "arp_op", "arp_sha", "arp_tha", "nw_src", "nw_dst",
     "ipv6_src", "ipv6_dst", "nw_proto", "nw_tos", "tp_src", "tp_dst", "icmp_type", "icmp_code",
@@ -39,9 +43,11 @@ class FlowParseError(ValueError):
 
 def _match_rank(field: str) -> tuple[int, int, str]:
     name = field.split("=", 1)[0]
+    if name in PRE_PROTOCOL:
+        return (0, PRE_PROTOCOL.index(name), field)
     if "=" not in field and name in PROTOCOLS:
-        return (0, PROTOCOLS.index(name), field)
-    return (1, _RANK.get(name, len(MATCH_ORDER)), field)
+        return (1, PROTOCOLS.index(name), field)
+    return (2, _RANK.get(name, len(MATCH_ORDER)), field)
 
 
 def canonical_match(fields: Iterable[str]) -> tuple[str, ...]:

@@ -109,7 +109,18 @@ BANDWIDTH_RATE_LIMIT = "BANDWIDTH_RATE_LIMIT"
 TRANSIENT_TABLE = "TRANSIENT_TABLE"
 TRANSIENT_EGRESS_TABLE = "TRANSIENT_EGRESS_TABLE"
 BASE_EGRESS = "BASE_EGRESS"
+RULES_EGRESS = "RULES_EGRESS"
+ACCEPT_OR_INGRESS = "ACCEPT_OR_INGRESS"
 BASE_INGRESS = "BASE_INGRESS"
+RULES_INGRESS = "RULES_INGRESS"
+ACCEPTED_EGRESS_TRAFFIC = "ACCEPTED_EGRESS_TRAFFIC"
+DROPPED_TRAFFIC = "DROPPED_TRAFFIC"
+ACCEPTED_EGRESS_TRAFFIC_NORMAL = "ACCEPTED_EGRESS_TRAFFIC_NORMAL"
+FIREWALL = "neutrino.agent.ovs.firewall"
+# RULES_EGRESS and RULES_INGRESS share their bands: ``conj`` (remote groups) sits just above
+# ``rule`` so a conjunction's flows never share a priority+match with a plain rule's.
+_RULES_BANDS = {"drop": 100, "established": 90, "conj": 71, "rule": 70, "cut": 40,
+                "default": 0}
 
 BR_INT = Pipeline(BridgeRole.INTEGRATION, [
     _t(LOCAL_SWITCHING, 0, FLOWS, [ARP_SPOOF_TABLE, MAC_SPOOF_TABLE, TRANSIENT_TABLE],
@@ -125,11 +136,33 @@ BR_INT = Pipeline(BridgeRole.INTEGRATION, [
        default=0, allowed_mac=1, drop_ip=2, allowed_ip=3, dhcp_client=4),
     _t(PACKET_RATE_LIMIT, 58, RESERVED, (), "QoS packet rate meters (not used yet)"),
     _t(BANDWIDTH_RATE_LIMIT, 59, RESERVED, (), "QoS bandwidth meters (not used yet)"),
-    _t(TRANSIENT_TABLE, 60, FLOWS, (), "NORMAL: the MAC-learning switch on local VLANs",
-       normal=1),
-    _t(TRANSIENT_EGRESS_TABLE, 62, RESERVED, (), "egress NORMAL for the OVS firewall"),
-    _t(BASE_EGRESS, 71, "neutrino.agent.ovs.firewall", (), "OVS firewall egress"),
-    _t(BASE_INGRESS, 81, "neutrino.agent.ovs.firewall", (), "OVS firewall ingress"),
+    _t(TRANSIENT_TABLE, 60, FLOWS, [BASE_EGRESS, BASE_INGRESS, ACCEPT_OR_INGRESS],
+       "NORMAL: the MAC-learning switch on local VLANs; with the firewall on, a filtered "
+       "port's traffic (reg5=ofport, reg6=local VLAN) to BASE_EGRESS/BASE_INGRESS",
+       normal=1, fw_ingress=90, fw_egress=100, fw_unfiltered=100),
+    _t(TRANSIENT_EGRESS_TABLE, 62, RESERVED, (), "egress NORMAL (not used)"),
+    _t(BASE_EGRESS, 71, FIREWALL,
+       [RULES_EGRESS, ACCEPT_OR_INGRESS, ACCEPTED_EGRESS_TRAFFIC_NORMAL, DROPPED_TRAFFIC],
+       "ARP/ND/DHCP client pass, DHCP server and RA from a VM drop, own IP to conntrack",
+       default=0, drop_port=10, ip=65, drop_server=70, dhcp=80, arp=95, icmp6=95),
+    _t(RULES_EGRESS, 72, FIREWALL, [ACCEPT_OR_INGRESS, DROPPED_TRAFFIC],
+       "egress security-group rules; replies of accepted connections (ct_mark=0)",
+       **_RULES_BANDS),
+    _t(ACCEPT_OR_INGRESS, 73, FIREWALL, [BASE_INGRESS, ACCEPTED_EGRESS_TRAFFIC],
+       "to a filtered local port: its ingress; else commit a new connection and accept",
+       default=0, commit=90, to_local_port=100),
+    _t(BASE_INGRESS, 81, FIREWALL, [RULES_INGRESS, DROPPED_TRAFFIC],
+       "ARP/ND/RA/DHCP replies to the port pass, IP to conntrack",
+       default=0, drop_port=50, ip=90, dhcp=95, icmp6=95, arp=100),
+    _t(RULES_INGRESS, 82, FIREWALL, [DROPPED_TRAFFIC],
+       "ingress security-group rules; accepted traffic is output to reg5",
+       **_RULES_BANDS),
+    _t(ACCEPTED_EGRESS_TRAFFIC, 91, FIREWALL, [ACCEPTED_EGRESS_TRAFFIC_NORMAL],
+       "accepted egress traffic", default=0),
+    _t(DROPPED_TRAFFIC, 93, FIREWALL, (), "everything the firewall refuses ends here",
+       default=0),
+    _t(ACCEPTED_EGRESS_TRAFFIC_NORMAL, 94, FIREWALL, (), "accepted egress: NORMAL",
+       default=0),
 ])
 
 # br-tun ---------------------------------------------------------------------------------

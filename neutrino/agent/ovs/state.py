@@ -13,7 +13,10 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from neutrino.agent.ovs.firewall import FirewallState
 
 
 class PortInfo(NamedTuple):
@@ -100,6 +103,9 @@ class AgentState:
     fdb: FdbTable = field(default_factory=dict)
     tunnels: tuple[TunnelPort, ...] = ()
     bridge_mappings: tuple[BridgeMapping, ...] = ()
+    # None: firewall off (firewall_driver noop or enable_security_group False), br-int's
+    # TRANSIENT_TABLE is plain NORMAL; otherwise the security groups of the local ports.
+    firewall: FirewallState | None = None
 
     def tunnel_ofport(self, tunnel_type: str, remote_ip: str) -> int | None:
         """The ofport of the tunnel of ``tunnel_type`` towards ``remote_ip``, if one exists."""
