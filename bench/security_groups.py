@@ -1,0 +1,750 @@
+"""Security groups at scale: flow counts, rule propagation across 200 agents, big remote groups.
+
+Three measurements, printed as one JSON object on stdout (progress goes to stderr):
+
+(a) ``flows``: the br-int flows one host holds for 200 local ports in one group whose
+    ingress rule names a remote group of 2,000 members, computed by the real compiler
+    (``flows.compute_flows``) from a ``security_group_info_for_devices`` reply, against the
+    ports × members × rules × conntrack variants a design without conjunctive matches
+    (one flow per port per member per rule) would install.
+(b) ``rule_propagation``: a real server (API + RPC over a private RabbitMQ virtual host)
+    and 200 simulated agents (the real agent code on in-memory bridges,
+    ``agent/ovs/simulated.py``); 20 groups, each on a subset of the hosts. For each rule
+    POSTed the clock runs until every agent with a port in that group has pushed flows
+    computed from a state holding the rule (then its bridge is checked for the rule's
+    flows); it also counts the security-group casts and info calls per rule, against the
+    one copy per agent Neutron's fanout sends.
+(c) ``remote_group_change``: one agent, 200 ports, its whole path (fetch the info, merge
+    it, compute every flow, diff against the last push, apply) when a 2,000-member remote
+    group appears, when it empties again, and when the rule naming it is deleted; on a
+    real OVS (a namespaced ovsdb-server + ovs-vswitchd, userspace datapath) when this
+    machine can run one, and on the in-memory bridge.
+
+``python bench/security_groups.py [--quick] [--skip-fleet] [--db sqlite|postgresql|mariadb]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import ipaddress
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from neutrino.agent.ovs import flows as flows_mod  # noqa: E402
+from neutrino.agent.ovs import pipeline as p  # noqa: E402
+from neutrino.agent.ovs.agent import OvsAgent  # noqa: E402
+from neutrino.agent.ovs.bridge import Bridge, VifPort  # noqa: E402
+from neutrino.agent.ovs.firewall import firewall_state, merge_info  # noqa: E402
+from neutrino.agent.ovs.flowtable import Flow, diff_flows  # noqa: E402
+from neutrino.agent.ovs.monitor import VifChange  # noqa: E402
+from neutrino.agent.ovs.simulated import (  # noqa: E402
+    SimulatedHost,
+    simulated_config,
+    simulated_ip,
+)
+from neutrino.agent.ovs.state import AgentState, LocalPort, LocalVlan  # noqa: E402
+
+# Neutron's numbers these are compared with (issue 8).
+NEUTRON = {"post_to_first_packet_s": [0.2, 1.9], "remote_group_delete_s": 500,
+           "remote_group_delete_bug": "https://bugs.launchpad.net/neutron/+bug/1975674"}
+COOKIE = 0x4E55000000000001
+WEB_PORTS = (80, 443)  # the remote-group rule's port range, as a realistic web tier
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentiles_ms(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {"p50": round(statistics.median(ordered) * 1000, 1),
+            "p95": round(ordered[int(round(0.95 * (len(ordered) - 1)))] * 1000, 1),
+            "max": round(ordered[-1] * 1000, 1)}
+
+
+# The data: a realistic security_group_info_for_devices reply ------------------------------
+
+def member_ips(count: int, base: str = "10.128.0.0") -> list[str]:
+    """``count`` distinct IPv4 addresses from ``base`` up (the remote group's members)."""
+    start = int(ipaddress.IPv4Address(base))
+    return [str(ipaddress.IPv4Address(start + 1 + i)) for i in range(count)]
+
+
+def rule(direction: str, ethertype: str = "IPv4", protocol: str | None = None,
+         ports: tuple[int, int] | None = None, prefix: str | None = None,
+         remote_group_id: str | None = None) -> dict[str, Any]:
+    """One rule as the server's reply carries it (the API's fields)."""
+    low, high = ports if ports else (None, None)
+    return {"id": str(uuid.uuid4()), "direction": direction, "ethertype": ethertype,
+            "protocol": protocol, "port_range_min": low, "port_range_max": high,
+            "remote_ip_prefix": prefix, "remote_group_id": remote_group_id}
+
+
+def web_group_rules(remote_group_id: str | None) -> list[dict[str, Any]]:
+    """What a web tier's group holds: egress anywhere (both ethertypes), SSH from the
+    admin network, and ``WEB_PORTS`` from the members of ``remote_group_id``."""
+    rules = [rule("egress", "IPv4"), rule("egress", "IPv6"),
+             rule("ingress", "IPv4", "tcp", (22, 22), "192.0.2.0/24")]
+    if remote_group_id is not None:
+        rules.append(rule("ingress", "IPv4", "tcp", WEB_PORTS, remote_group_id=remote_group_id))
+    return rules
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Local ports in ``web``, whose ingress rule names ``clients`` (``members`` IPs)."""
+
+    ports: int
+    members: int
+    networks: int = 1
+    web: str = field(default_factory=lambda: str(uuid.uuid4()))
+    clients: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def port_ids(self) -> list[str]:
+        return [str(uuid.uuid5(uuid.UUID(self.web), str(i))) for i in range(self.ports)]
+
+    def local_ports(self) -> tuple[LocalPort, ...]:
+        return tuple(LocalPort(port_id=port_id, ofport=10 + i, mac_address=mac_of(i),
+                               lvid=1 + i % self.networks, fixed_ips=(local_ip(i),))
+                     for i, port_id in enumerate(self.port_ids()))
+
+    def info(self, members: int | None = None, with_rule: bool = True) -> dict[str, Any]:
+        """The reply for every local port (the contract of issue 8)."""
+        count = self.members if members is None else members
+        return {"devices": {port_id: {"security_groups": [self.web],
+                                      "port_security_enabled": True}
+                            for port_id in self.port_ids()},
+                "security_groups": {self.web: {
+                    "stateful": True,
+                    "rules": web_group_rules(self.clients if with_rule else None)}},
+                "sg_member_ips": {self.clients: {"IPv4": member_ips(count), "IPv6": []}}
+                if with_rule else {}}
+
+
+def local_ip(index: int) -> str:
+    return f"10.0.{index // 250}.{index % 250 + 2}"
+
+
+def mac_of(index: int) -> str:
+    return f"fa:16:3e:{index >> 16 & 0xFF:02x}:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
+
+
+# (a) flows on one host ------------------------------------------------------------------
+
+def host_state(scenario: Scenario, info: dict[str, Any]) -> AgentState:
+    """An agent state of one host: the scenario's ports on their networks, the firewall on."""
+    vlans = {f"net-{lvid}": LocalVlan(f"net-{lvid}", "vxlan", lvid, 1000 + lvid)
+             for lvid in range(1, scenario.networks + 1)}
+    return AgentState(cookie=COOKIE, local_vlans=vlans, ports=scenario.local_ports(),
+                      firewall=firewall_state(info))
+
+
+def _is_member_flow(flow: Flow) -> bool:
+    return any(a.startswith("conjunction(") and a.endswith(",1/2)") for a in flow.actions)
+
+
+def _firewall_tables() -> set[int]:
+    names = (p.TRANSIENT_TABLE, p.BASE_EGRESS, p.RULES_EGRESS, p.ACCEPT_OR_INGRESS,
+             p.BASE_INGRESS, p.RULES_INGRESS, p.ACCEPTED_EGRESS_TRAFFIC,
+             p.ACCEPTED_EGRESS_TRAFFIC_NORMAL, p.DROPPED_TRAFFIC)
+    return {p.BR_INT.table(name).number for name in names}
+
+
+def count_flows(scenario: Scenario) -> dict[str, Any]:
+    """Flows of one host for ``scenario``, ours and those of a non-conjunctive design."""
+    info = scenario.info()
+    started = time.perf_counter()
+    state = host_state(scenario, info)
+    flows = flows_mod.int_flows(state)
+    compile_s = time.perf_counter() - started
+    without = flows_mod.int_flows(host_state(scenario, scenario.info(members=0)))
+    member_flows = sum(1 for f in flows if _is_member_flow(f))
+    variants = 2  # stateful: a new-connection and an established flow per rule match
+    remote_rules = sum(1 for r in info["security_groups"][scenario.web]["rules"]
+                       if r["remote_group_id"])
+    # a design without conjunctions: one flow per local port, member, rule and variant
+    naive_remote = scenario.ports * scenario.members * remote_rules * variants
+    naive_total = len(without) + naive_remote
+    tables = _firewall_tables()
+    return {
+        "local_ports": scenario.ports, "networks_on_host": scenario.networks,
+        "remote_group_members": scenario.members, "remote_group_rules": remote_rules,
+        "br_int_flows": len(flows),
+        "firewall_flows": sum(1 for f in flows if f.table_id in tables),
+        "member_flows": member_flows,
+        "flows_added_by_the_members": len(flows) - len(without),
+        "non_conjunctive": {
+            "remote_group_flows": naive_remote, "br_int_flows": naive_total,
+            "formula": "ports x members x remote-group rules x 2 ct variants "
+                       "+ the flows without members"},
+        "ratio_non_conjunctive_to_ours": round(naive_total / len(flows), 1),
+        "compile_s": round(compile_s, 3),
+    }
+
+
+# (c) one agent, a 2,000-member remote group, the agent's whole path ------------------------
+
+class FakeServer:
+    """The agent's ``PluginApi`` answered in process: device details and the scenario's
+    security-group info (changed between measurements). Counts the info calls."""
+
+    def __init__(self, scenario: Scenario, lvid_net: Callable[[int], str]) -> None:
+        self.scenario = scenario
+        self.members = 0
+        self.with_rule = True
+        self.info_calls = 0
+        self.info_s = 0.0
+        ports = scenario.local_ports()
+        self.details = {port.port_id: {
+            "device": port.port_id, "network_id": lvid_net(port.lvid),
+            "network_type": "vxlan", "segmentation_id": 1000 + port.lvid,
+            "physical_network": None, "admin_state_up": True,
+            "mac_address": port.mac_address, "port_security_enabled": True,
+            "fixed_ips": [{"ip_address": a, "subnet_id": "s"} for a in port.fixed_ips],
+            "allowed_address_pairs": []} for port in ports}
+
+    def get_devices_details_list_and_failed_devices(
+            self, devices: list[str], agent_id: str, host: str) -> dict[str, Any]:
+        return {"devices": [self.details.get(d, {"device": d}) for d in devices],
+                "failed_devices": []}
+
+    def update_device_list(self, devices_up: list[str], devices_down: list[str],
+                           agent_id: str, host: str,
+                           refresh_tunnels: bool = False) -> dict[str, Any]:
+        return {"devices_up": devices_up, "failed_devices_up": [],
+                "devices_down": devices_down, "failed_devices_down": []}
+
+    def tunnel_sync(self, tunnel_ip: str, tunnel_type: str, host: str) -> dict[str, Any]:
+        return {"tunnels": []}
+
+    def get_ports_by_vnic_type_and_host(self, vnic_type: str, host: str
+                                        ) -> list[dict[str, Any]]:
+        return []
+
+    def security_group_info_for_devices(self, devices: list[str]) -> dict[str, Any]:
+        started = time.perf_counter()
+        info = self.scenario.info(self.members, self.with_rule)
+        wanted = set(devices)
+        info["devices"] = {d: v for d, v in info["devices"].items() if d in wanted}
+        # a real reply crosses the wire as JSON: pay for the copy as the agent would
+        info = json.loads(json.dumps(info))
+        self.info_calls += 1
+        self.info_s += time.perf_counter() - started
+        return info
+
+
+class TimedBridge:
+    """Times the ``apply`` (the OpenFlow bundle) of a bridge, wrapping its instance."""
+
+    def __init__(self) -> None:
+        self.apply_s = 0.0
+        self.added = 0
+        self.deleted = 0
+
+    def wrap(self, bridge: Bridge) -> Bridge:
+        original = bridge.apply
+
+        def apply(diff: Any) -> None:
+            started = time.perf_counter()
+            original(diff)
+            self.apply_s += time.perf_counter() - started
+            self.added += len(diff.add)
+            self.deleted += len(diff.delete)
+
+        bridge.apply = apply  # type: ignore[method-assign]
+        return bridge
+
+
+@dataclass
+class AgentRig:
+    """One agent over ``bridge_factory`` with the scenario's VIFs plugged by ``plug``."""
+
+    agent: OvsAgent
+    server: FakeServer
+    timer: TimedBridge
+    kind: str
+
+
+def make_agent(scenario: Scenario, factory: Callable[[str, p.Pipeline], Bridge],
+               kind: str) -> AgentRig:
+    timer = TimedBridge()
+    server = FakeServer(scenario, lambda lvid: f"net-{lvid}")
+    config = simulated_config("sg-bench", simulated_ip(1), firewall_driver="openvswitch",
+                              stale_flow_grace=0.0)
+
+    def timed_factory(name: str, pipeline: p.Pipeline) -> Bridge:
+        return timer.wrap(factory(name, pipeline)) if name == "br-int" \
+            else factory(name, pipeline)
+
+    agent = OvsAgent(config, timed_factory, server)
+    agent.setup()
+    return AgentRig(agent, server, timer, kind)
+
+
+def bind_all(rig: AgentRig, vifs: Iterable[VifPort]) -> None:
+    for vif in vifs:
+        rig.agent.vif_changed(VifChange.ADDED, vif)
+    rig.agent.run_until_idle(max_rounds=1000)
+    bound = len(rig.agent.bound)
+    if bound != rig.server.scenario.ports:
+        raise RuntimeError(f"{rig.kind}: only {bound} ports bound")
+
+
+def timed_change(rig: AgentRig, event: str, groups: list[str],
+                 check: Callable[[], bool]) -> dict[str, float]:
+    """Tell the agent ``event`` about ``groups`` and time the round(s) that follow."""
+    timer, server = rig.timer, rig.server
+    timer.apply_s, timer.added, timer.deleted = 0.0, 0, 0
+    server.info_s = 0.0
+    started = time.perf_counter()
+    rig.agent.notify(event, security_groups=groups)
+    rig.agent.run_until_idle(max_rounds=10)
+    elapsed = time.perf_counter() - started
+    if not check():
+        raise RuntimeError(f"{rig.kind}: {event} did not reach the bridge")
+    return {"total_s": round(elapsed, 3), "apply_to_bridge_s": round(timer.apply_s, 3),
+            "fetch_info_s": round(server.info_s, 3),
+            "merge_compute_diff_s": round(elapsed - timer.apply_s - server.info_s, 3),
+            "flows_added": timer.added, "flows_deleted": timer.deleted}
+
+
+def member_flows_on(bridge: Bridge, cookie: int) -> int:
+    """Flows matching one remote-group member on the switch (read back from it)."""
+    return sum(1 for f in bridge.dump_flows(cookie=cookie) if _is_member_flow(f))
+
+
+def measure_change(rig: AgentRig) -> dict[str, Any]:
+    """Members appear, go, appear again, then the rule naming them is deleted."""
+    scenario, server, agent = rig.server.scenario, rig.server, rig.agent
+    assert agent.bridges is not None
+    int_br = agent.bridges.int_br
+    members = scenario.members
+    result: dict[str, Any] = {"bridge": rig.kind, "local_ports": scenario.ports,
+                              "members": members}
+
+    def members_on() -> int:
+        return member_flows_on(int_br, agent.cookie)
+
+    steps = (("add_members", members, True, "security_groups_member_updated",
+              scenario.clients, lambda: members_on() >= members),
+             ("remove_members", 0, True, "security_groups_member_updated",
+              scenario.clients, lambda: members_on() == 0),
+             ("add_members_again", members, True, "security_groups_member_updated",
+              scenario.clients, lambda: members_on() >= members),
+             ("delete_rule", members, False, "security_groups_rule_updated",
+              scenario.web, lambda: members_on() == 0))
+    for name, count, with_rule, event, group, check in steps:
+        server.members, server.with_rule = count, with_rule
+        result[name] = timed_change(rig, event, [group], check)
+        log(f"  {rig.kind} {name}: {result[name]}")
+    result["info_calls"] = server.info_calls
+    return result
+
+
+def in_memory_rig(scenario: Scenario) -> AgentRig:
+    host = SimulatedHost("sg-bench")
+    rig = make_agent(scenario, host.bridge, "in-memory")
+    host.agent = rig.agent
+    vifs = []
+    for port in scenario.local_ports():
+        name = f"tap{port.port_id[:11]}"
+        ofport = host.int_br.add_vif(name, port.port_id, port.mac_address)
+        vifs.append(VifPort(name=name, port_id=port.port_id, ofport=ofport,
+                            mac_address=port.mac_address, status="active"))
+    bind_all(rig, vifs)
+    return rig
+
+
+def real_ovs_rig(scenario: Scenario, cleanup: Any, base: Path) -> AgentRig:
+    """The agent on a namespaced OVS (userspace datapath) with ``scenario.ports`` VIFs."""
+    from neutrino.agent.ovs.bridge import OvsBridge, close_ovsdb_api, ovsdb_api
+    from tests.fixtures import hosts
+
+    host = hosts.create_host(cleanup, base)
+    api = ovsdb_api(host.db)
+    cleanup.add(close_ovsdb_api, api)
+
+    def factory(name: str, pipeline: p.Pipeline) -> Bridge:
+        return OvsBridge(name, api, pipeline, datapath_type="netdev",
+                         rundir=str(host.rundir))
+
+    rig = make_agent(scenario, factory, "real OVS (userspace datapath)")
+    assert rig.agent.bridges is not None
+    int_br = rig.agent.bridges.int_br
+    args: list[str] = []
+    for port in scenario.local_ports():
+        name = f"tap{port.port_id[-11:]}"
+        args += ["--", "add-port", "br-int", name, "--", "set", "Interface", name,
+                 "type=internal", f"external_ids:iface-id={port.port_id}",
+                 f"external_ids:attached-mac={port.mac_address}",
+                 "external_ids:iface-status=active"]
+    host.vsctl(*args)
+    hosts.wait_for(lambda: sum(1 for v in int_br.get_vif_ports() if v.ofport)
+                   >= scenario.ports, timeout=120, what="VIF ofports")
+    bind_all(rig, int_br.get_vif_ports())
+    return rig
+
+
+def measure_remote_group_change(scenario: Scenario, real_ovs: bool) -> dict[str, Any]:
+    """(c) on the in-memory bridge, and on a real OVS when asked and possible."""
+    from tests.fixtures import hosts
+
+    results = {"in_memory": measure_change(in_memory_rig(scenario))}
+    ok, why = hosts.can_run_hosts()
+    if not real_ovs or not ok:
+        results["real_ovs"] = {"skipped": why if not ok else "not asked (--no-real-ovs)"}
+        return results
+    base = Path(tempfile.mkdtemp(prefix="neutrino-sg-bench-"))
+    with hosts.Cleanup() as cleanup:
+        results["real_ovs"] = measure_change(real_ovs_rig(scenario, cleanup, base))
+    return results
+
+
+def pure_path(scenario: Scenario) -> dict[str, float]:
+    """The pure steps of (c) alone: merge the reply, compute the flows, diff them."""
+    empty = host_state(scenario, scenario.info(members=0))
+    before = flows_mod.int_flows(empty)
+    info = json.loads(json.dumps(scenario.info()))
+    t0 = time.perf_counter()
+    assert empty.firewall is not None
+    merged = merge_info(empty.firewall, info)
+    t1 = time.perf_counter()
+    after = flows_mod.int_flows(AgentState(cookie=COOKIE, local_vlans=empty.local_vlans,
+                                           ports=empty.ports, firewall=merged))
+    t2 = time.perf_counter()
+    diff = diff_flows(after, before)
+    t3 = time.perf_counter()
+    return {"merge_info_s": round(t1 - t0, 4), "compute_flows_s": round(t2 - t1, 4),
+            "diff_s": round(t3 - t2, 4), "flows_to_add": len(diff.add)}
+
+
+# (b) rule propagation: a real server, 200 simulated agents ---------------------------------
+
+class Observer:
+    """What the fleet's agents received and when each applied each awaited rule."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.casts = 0
+        self.info_calls = 0
+        self.watch: tuple[str, int] | None = None  # (group, tcp port of the awaited rule)
+        self.applied: dict[tuple[str, int], float] = {}
+        self.cast_times: list[float] = []  # arrival of each cast since the last reset
+
+    def counted_cast(self, kind: str) -> None:
+        if kind.startswith("security_groups_"):
+            now = time.monotonic()
+            with self.lock:
+                self.casts += 1
+                self.cast_times.append(now)
+
+    def counted_call(self) -> None:
+        with self.lock:
+            self.info_calls += 1
+
+    def all_applied(self, hosts: list[SimulatedHost], tcp_port: int) -> bool:
+        return all((host.name, tcp_port) in self.applied for host in hosts)
+
+    def listener(self, host: str) -> Callable[[str, dict[str, Any]], None]:
+        def on_event(event: str, payload: dict[str, Any]) -> None:
+            watch = self.watch
+            if event != "flows_synced" or watch is None:
+                return
+            firewall = payload["state"].firewall
+            group = firewall.groups.get(watch[0]) if firewall is not None else None
+            if group is not None and any(r.port_range_min == watch[1] for r in group.rules):
+                with self.lock:
+                    self.applied.setdefault((host, watch[1]), time.monotonic())
+        return on_event
+
+
+class CountingSink:
+    """The agent's sink for the server's casts, counting the security-group ones."""
+
+    def __init__(self, agent: OvsAgent, observer: Observer) -> None:
+        self.agent, self.observer = agent, observer
+
+    def notify(self, kind: str, **payload: Any) -> None:
+        self.observer.counted_cast(kind)
+        self.agent.notify(kind, **payload)
+
+
+class CountingPluginApi:
+    """An agent's ``PluginApi`` that counts its ``security_group_info_for_devices`` calls."""
+
+    def __init__(self, api: Any, observer: Observer) -> None:
+        self.api, self.observer = api, observer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.api, name)
+
+    def security_group_info_for_devices(self, devices: list[str]) -> dict[str, Any]:
+        self.observer.counted_call()
+        return dict(self.api.security_group_info_for_devices(devices))
+
+
+def _in_parallel(work: Callable[[Any], Any], items: list[Any], workers: int = 32) -> None:
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work, item) for item in items]:
+            future.result()
+
+
+@dataclass
+class Fleet:
+    """Simulated hosts whose agents run the OVS firewall, over one shared transport."""
+
+    hosts: list[SimulatedHost]
+    servers: list[Any]
+
+    def stop(self) -> None:
+        from neutrino.rpc.client import stop_servers
+
+        agents = [host.agent for host in self.hosts if host.agent is not None]
+        for agent in agents:
+            agent.stop(timeout=0)
+        stop_servers(self.servers)
+        for agent in agents:
+            agent.stop()
+
+
+def start_fleet(cleanup: Any, url: str, count: int, observer: Observer) -> Fleet:
+    """``count`` simulated agents (firewall on), each consuming its security-group topic."""
+    from neutrino.agent.ovs.messaging import (
+        RpcPluginApi,
+        RpcStateReportApi,
+        consumer_topics,
+        start_consumers,
+    )
+    from neutrino.agent.ovs.simulated import fleet_transport
+    from neutrino.rpc import topics
+
+    transport = fleet_transport(url, pool_size=max(30, count))
+    cleanup.add(transport.cleanup)
+    state = RpcStateReportApi(transport, timeout=30)
+    fleet = Fleet([], [])
+    for index in range(count):
+        host = SimulatedHost(f"sg-{index:04d}")
+        config = simulated_config(host.name, simulated_ip(index + 1),
+                                  firewall_driver="openvswitch")
+        agent = host.make_agent(config, CountingPluginApi(  # type: ignore[arg-type]
+            RpcPluginApi(transport, host.name), observer), state)
+        agent.listeners.append(observer.listener(host.name))
+        fleet.hosts.append(host)
+    cleanup.add(fleet.stop)
+    names = consumer_topics(True, [topics.SECURITY_GROUP_UPDATE])
+    lock = threading.Lock()
+
+    def consume(host: SimulatedHost) -> None:
+        assert host.agent is not None
+        consumer = start_consumers(transport, host.name, CountingSink(host.agent, observer),
+                                   names)
+        with lock:
+            fleet.servers.extend(consumer.take_servers())
+
+    _in_parallel(consume, fleet.hosts)
+    for host in fleet.hosts:
+        assert host.agent is not None
+        host.agent.start(canary_thread=False)
+    return fleet
+
+
+def start_server(db_url: str, vhost: str) -> Any:
+    """An API server with the security-group plugin and its RPC service, on ``vhost``."""
+    from neutrino.rpc import service
+    from tests.fixtures.servers import start_api_server
+
+    server = start_api_server({
+        "DEFAULT": {"auth_strategy": "noauth",
+                    "service_plugins": ["agents", "security_groups"],
+                    "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{vhost}",
+                    "host": "sg-bench-server", "rpc_workers": 1},
+        "database": {"connection": db_url},
+        "ml2": {"type_drivers": ["vxlan"], "tenant_network_types": ["vxlan"],
+                "mechanism_drivers": ["openvswitch", "l2population"]},
+        "ml2_type_vxlan": {"vni_ranges": ["1001:2000"]},
+    })
+    service.attach(server.server)
+    return server
+
+
+@dataclass
+class Layout:
+    """Groups, the hosts each group has a port on, and the ports."""
+
+    groups: list[str]
+    hosts_of: dict[str, list[SimulatedHost]]
+    ports: list[str]
+
+
+def populate(rig: Any, fleet: Fleet, n_groups: int) -> Layout:
+    """``n_groups`` groups (each allowing ingress from its own members), each with one
+    port on each of a window of hosts; neighbouring windows overlap by half."""
+    n_hosts = len(fleet.hosts)
+    per_group = max(1, min(n_hosts, 2 * n_hosts // n_groups))
+    layout = Layout([], {}, [])
+    for i in range(n_groups):
+        net, _ = rig.network("vxlan", f"10.{100 + i}.0.0/16")
+        group = rig.api("POST", "security-groups", {"security_group": {
+            "name": f"bench-{i}"}})["security_group"]["id"]
+        rig.api("POST", "security-group-rules", {"security_group_rule": {
+            "security_group_id": group, "direction": "ingress", "ethertype": "IPv4",
+            "remote_group_id": group}})
+        start = i * per_group // 2
+        hosts = [fleet.hosts[(start + j) % n_hosts] for j in range(per_group)]
+        layout.groups.append(group)
+        layout.hosts_of[group] = hosts
+        for host in hosts:
+            port = rig.api("POST", "ports", {"port": {
+                "network_id": net, "binding:host_id": host.name,
+                "device_owner": "compute:nova", "security_groups": [group]}})["port"]
+            host.plug(port["id"], port["mac_address"])
+            layout.ports.append(port["id"])
+    return layout
+
+
+def wait_active(rig: Any, port_ids: list[str], timeout: float = 600) -> None:
+    from tests.fixtures import hosts as fixtures
+
+    def done() -> bool:
+        ports = rig.api("GET", "ports?fields=id&status=ACTIVE")["ports"]
+        return set(port_ids) <= {p["id"] for p in ports}
+    fixtures.wait_for(done, timeout=timeout, interval=0.5, what="ports ACTIVE")
+
+
+def rule_in_flows(host: SimulatedHost, tcp_port: int) -> bool:
+    """The host's br-int holds an accept for ``tcp_port`` (read from the bridge)."""
+    wanted = f"tp_dst={tcp_port}"
+    return any(wanted in flow.match for flow in host.int_br.dump_flows())
+
+
+def post_rules(rig: Any, layout: Layout, observer: Observer, n_rules: int,
+               n_hosts: int) -> dict[str, Any]:
+    """POST ``n_rules`` rules one at a time; time each until every relevant agent has it."""
+    from tests.fixtures import hosts as fixtures
+
+    latencies, casts, calls, relevant_counts = [], [], [], []
+    api_s, last_cast_s = [], []
+    for k in range(n_rules):
+        group = layout.groups[k % len(layout.groups)]
+        relevant = layout.hosts_of[group]
+        tcp_port = 20000 + k
+        observer.watch = (group, tcp_port)
+        casts_before, calls_before = observer.casts, observer.info_calls
+        observer.cast_times = []
+        started = time.monotonic()
+        rig.api("POST", "security-group-rules", {"security_group_rule": {
+            "security_group_id": group, "direction": "ingress", "ethertype": "IPv4",
+            "protocol": "tcp", "port_range_min": tcp_port, "port_range_max": tcp_port}})
+        api_s.append(time.monotonic() - started)
+        fixtures.wait_for(functools.partial(observer.all_applied, relevant, tcp_port),
+                          timeout=60, interval=0.002, what=f"rule {k} on every agent")
+        latencies.append(max(observer.applied[(h.name, tcp_port)] for h in relevant)
+                         - started)
+        time.sleep(0.3)  # let any straggling cast arrive before counting
+        casts.append(observer.casts - casts_before)
+        last_cast_s.append(max(observer.cast_times, default=started) - started)
+        calls.append(observer.info_calls - calls_before)
+        relevant_counts.append(len(relevant))
+        missing = [h.name for h in relevant if not rule_in_flows(h, tcp_port)]
+        if missing:
+            raise RuntimeError(f"rule {k}: not in the flows of {missing}")
+    observer.watch = None
+    return {
+        "rules_posted": n_rules,
+        "post_to_all_relevant_agents_applied_ms": percentiles_ms(latencies),
+        "of_which": {"api_post_returned_ms": percentiles_ms(api_s),
+                     "last_cast_received_ms": percentiles_ms(last_cast_s)},
+        "messages_per_rule": {
+            "casts_mean": round(statistics.mean(casts), 2), "casts_max": max(casts),
+            "info_calls_mean": round(statistics.mean(calls), 2),
+            "relevant_agents": round(statistics.mean(relevant_counts), 1),
+            "neutron_fanout": n_hosts},
+        "clock": "from before the API POST until the last relevant agent pushed flows "
+                 "computed with the rule (then checked on every relevant bridge)",
+    }
+
+
+def measure_rule_propagation(n_hosts: int, n_groups: int, n_rules: int,
+                             db: str) -> dict[str, Any]:
+    """(b): build the server and the fleet, populate, POST rules, tear down."""
+    import httpx
+
+    from tests.e2e import conftest as e2e
+    from tests.fixtures import hosts as fixtures
+    from tests.fixtures.servers import make_database
+
+    base = Path(tempfile.mkdtemp(prefix="neutrino-sg-fleet-"))
+    with fixtures.Cleanup() as cleanup, make_database(db, base) as db_url:
+        vhost = e2e.rabbit_vhost(cleanup)  # never the default vhost: others use it
+        server = start_server(db_url, vhost)
+        cleanup.add(server.stop)
+        cleanup.add(e2e._detach, server)
+        http = httpx.Client(base_url=server.url, timeout=300)
+        cleanup.add(http.close)
+        rig = e2e.Rig(server=server, hosts=[], cleanup=cleanup, http=http)
+        observer = Observer()
+        started = time.monotonic()
+        fleet = start_fleet(cleanup, server.server.conf.transport_url, n_hosts, observer)
+        names = {h.name for h in fleet.hosts}
+        fixtures.wait_for(lambda: names <= {a["host"] for a in rig.api("GET", "agents")[
+            "agents"] if a["alive"]}, timeout=300, interval=1, what="agents alive")
+        log(f"  {n_hosts} agents up in {time.monotonic() - started:.1f}s")
+        started = time.monotonic()
+        layout = populate(rig, fleet, n_groups)
+        wait_active(rig, layout.ports)
+        populate_s = time.monotonic() - started
+        log(f"  {len(layout.ports)} ports ACTIVE in {populate_s:.1f}s")
+        time.sleep(2)  # the member updates of the last ports settle
+        result = post_rules(rig, layout, observer, n_rules, n_hosts)
+        result.update({"hosts": n_hosts, "groups": n_groups, "ports": len(layout.ports),
+                       "hosts_per_group": len(layout.hosts_of[layout.groups[0]]),
+                       "populate_s": round(populate_s, 1), "database": db,
+                       "bus": "RabbitMQ, a private virtual host",
+                       "bridges": "in-memory (simulated agents)"})
+    return result
+
+
+# main ---------------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="a small run: 20 ports, 200 members; 20 hosts, 4 groups, 5 rules")
+    parser.add_argument("--skip-fleet", action="store_true", help="skip (b)")
+    parser.add_argument("--no-real-ovs", action="store_true",
+                        help="(c) on the in-memory bridge only")
+    parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql", "mariadb"))
+    args = parser.parse_args()
+    ports, members = (20, 200) if args.quick else (200, 2000)
+    out: dict[str, Any] = {"benchmark": "security_groups", "quick": args.quick,
+                           "neutron_reference": NEUTRON}
+    log("(a) flows on one host")
+    out["flows"] = count_flows(Scenario(ports, members))
+    out["flows_10_networks"] = count_flows(Scenario(ports, members, networks=10))
+    if not args.skip_fleet:
+        hosts, groups, rules = (20, 4, 5) if args.quick else (200, 20, 20)
+        log("(b) rule propagation")
+        out["rule_propagation"] = measure_rule_propagation(hosts, groups, rules, args.db)
+    log("(c) remote-group change on one agent")
+    scenario = Scenario(ports, members)
+    out["remote_group_change"] = measure_remote_group_change(scenario, not args.no_real_ovs)
+    out["remote_group_change"]["pure_steps"] = pure_path(scenario)
+    print(json.dumps(out, indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main()
