@@ -109,7 +109,8 @@ def _main(argv: Sequence[str] | None) -> int:
     agent, resources = build(conf)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop(timeout=0))
     signal.signal(signal.SIGINT, lambda *_: agent.stop(timeout=0))
-    LOG.info("neutrino-ovs-agent started on host %s (cookie %#x)", conf.host, agent.cookie)
+    LOG.info("neutrino-ovs-agent started on host %s (cookie %#x, firewall %s)", conf.host,
+             agent.cookie, agent.config.firewall_driver)
     try:
         agent.wait()
     finally:

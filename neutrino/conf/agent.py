@@ -1,4 +1,4 @@
-"""[ovs] and [agent] options of openvswitch_agent.ini, in Neutron's names and defaults.
+"""[ovs], [agent] and [securitygroup] options of openvswitch_agent.ini, in Neutron's names.
 
 ``make_agent_conf()`` builds the agent's configuration: the [DEFAULT] options it shares
 with the server (``host``, ``transport_url``) plus these sections, parsed from
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
-from neutrino.conf import ConfigError, make_conf
+from neutrino.conf import ConfigError, _file_setting, make_conf
 
 OVS_OPTS = [
     cfg.StrOpt("integration_bridge", default="br-int",
@@ -51,11 +51,51 @@ AGENT_OPTS = [
     cfg.PortOpt("vxlan_udp_port", default=4789, help="UDP port of VXLAN tunnels."),
 ]
 
+# Every spelling of a firewall driver Neutron's OVS agent accepts, by what it means here.
+# The ``openvswitch``/``noop`` entry-point names and the class paths they stand for.
+FIREWALL_DRIVERS = {
+    "openvswitch": "openvswitch",
+    "neutron.agent.linux.openvswitch_firewall.OVSFirewallDriver": "openvswitch",
+    "neutron.agent.linux.openvswitch_firewall.firewall.OVSFirewallDriver": "openvswitch",
+    "noop": "noop",
+    "neutron.agent.firewall.NoopFirewallDriver": "noop",
+    "neutron.agent.linux.firewall.NoopFirewallDriver": "noop",
+}
+# Drivers that need iptables and the hybrid (linux bridge per port) plugging: refused.
+UNSUPPORTED_FIREWALL_DRIVERS = frozenset({
+    "iptables_hybrid", "iptables",
+    "neutron.agent.linux.iptables_firewall.OVSHybridIptablesFirewallDriver",
+    "neutron.agent.linux.iptables_firewall.IptablesFirewallDriver",
+})
+
+SECURITYGROUP_OPTS = [
+    cfg.StrOpt("firewall_driver", default="noop",
+               help="How this agent enforces security groups: 'openvswitch' (OpenFlow "
+                    "rules with conntrack on br-int) or 'noop' (no filtering). Neutron's "
+                    "class paths and entry-point names for these two are accepted; "
+                    "iptables_hybrid and iptables are refused at start-up. The default "
+                    "is noop, as in Neutron's OVS agent when the option is unset, so an "
+                    "existing openvswitch_agent.ini keeps its behaviour; deployments "
+                    "(like devstack) set openvswitch."),
+    cfg.BoolOpt("enable_security_group", default=True,
+                help="False turns the firewall off whatever firewall_driver says "
+                     "(same as noop)."),
+    cfg.BoolOpt("enable_ipset", default=True,
+                help="Accepted for compatibility; no effect here: the openvswitch "
+                     "firewall matches remote-group members with conjunctive flows, "
+                     "never ipsets."),
+    cfg.ListOpt("permitted_ethertypes", default=[],
+                help="Ethertypes (hex, like 0x4008) Neutron's OVS firewall lets through "
+                     "besides IP, ARP and ND. Accepted and checked here, but not yet "
+                     "applied: the firewall does not add flows for them."),
+]
+
 
 def register(conf: cfg.ConfigOpts) -> None:
-    """Register [ovs] and [agent] on ``conf``."""
+    """Register [ovs], [agent] and [securitygroup] on ``conf``."""
     conf.register_opts(OVS_OPTS, group="ovs")
     conf.register_opts(AGENT_OPTS, group="agent")
+    conf.register_opts(SECURITYGROUP_OPTS, group="securitygroup")
 
 
 def make_agent_conf(args: Sequence[str] = (), *, prog: str = "neutrino-ovs-agent",
@@ -84,8 +124,53 @@ def parse_bridge_mappings(mappings: Sequence[str]) -> dict[str, str]:
     return result
 
 
+def firewall_driver(conf: cfg.ConfigOpts) -> str:
+    """``[securitygroup] firewall_driver`` as ``openvswitch`` or ``noop``; ConfigError else."""
+    value = (conf.securitygroup.firewall_driver or "noop").strip()
+    # setup.cfg's entry points spell a class path module:Class
+    if value.replace(":", ".") in FIREWALL_DRIVERS:
+        return FIREWALL_DRIVERS[value.replace(":", ".")]
+    where = _file_setting(conf, "securitygroup", "firewall_driver")
+    supported = "openvswitch or noop (or Neutron's class paths for them)"
+    if value.replace(":", ".") in UNSUPPORTED_FIREWALL_DRIVERS:
+        raise ConfigError(f"{where}: [securitygroup] firewall_driver = {value} is not "
+                          f"supported (it needs iptables and hybrid plugging); use "
+                          f"{supported}")
+    raise ConfigError(f"{where}: [securitygroup] firewall_driver = {value} is unknown; "
+                      f"use {supported}")
+
+
+def effective_firewall_driver(conf: cfg.ConfigOpts) -> str:
+    """The driver the agent runs: ``noop`` when ``enable_security_group`` is False.
+
+    Then ``firewall_driver`` is not even checked: old files that disable security groups
+    often still name iptables_hybrid, and nothing of it would be used.
+    """
+    if not conf.securitygroup.enable_security_group:
+        return "noop"
+    return firewall_driver(conf)
+
+
+def parse_ethertypes(values: Sequence[str]) -> tuple[int, ...]:
+    """``["0x4008", …]`` -> ``(0x4008, …)``; ConfigError if not a hex ethertype."""
+    result = []
+    for value in values:
+        text = value.strip()
+        try:
+            number = int(text, 16) if text.lower().startswith("0x") else -1
+        except ValueError:
+            number = -1
+        if not 0 <= number <= 0xFFFF:
+            raise ConfigError(f"[securitygroup] permitted_ethertypes: {value!r} is not a "
+                              f"hexadecimal ethertype like 0x4008")
+        result.append(number)
+    return tuple(result)
+
+
 def check_agent_conf(conf: cfg.ConfigOpts) -> None:
     """Cross-option checks Neutron's agent makes at start-up."""
     parse_bridge_mappings(conf.ovs.bridge_mappings)
+    effective_firewall_driver(conf)
+    parse_ethertypes(conf.securitygroup.permitted_ethertypes)
     if conf.agent.tunnel_types and not conf.ovs.local_ip:
         raise ConfigError("[ovs] local_ip is required when [agent] tunnel_types is set")

@@ -16,6 +16,7 @@ PORT = "port"
 NETWORK = "network"
 TUNNEL = "tunnel"
 L2POPULATION = "l2population"
+SECURITY_GROUP = "security_group"
 DVR = "dvr"
 
 CREATE = "create"
@@ -41,6 +42,9 @@ NETWORK_DELETE = get_topic_name(AGENT, NETWORK, DELETE)
 TUNNEL_UPDATE = get_topic_name(AGENT, TUNNEL, UPDATE)
 TUNNEL_DELETE = get_topic_name(AGENT, TUNNEL, DELETE)
 L2POPULATION_UPDATE = get_topic_name(AGENT, L2POPULATION, UPDATE)
+# security_groups_rule_updated / _member_updated / _provider_updated; Neutron fans them
+# out, Neutrino casts them only to <topic>.<host> of the hosts with an affected port.
+SECURITY_GROUP_UPDATE = get_topic_name(AGENT, SECURITY_GROUP, UPDATE)
 
 # What an OVS agent consumes: (resource, operation) pairs as Neutron's create_consumers.
 OVS_AGENT_CONSUMERS = (
@@ -48,3 +52,4 @@ OVS_AGENT_CONSUMERS = (
     (TUNNEL, UPDATE), (TUNNEL, DELETE),
 )
 L2POP_CONSUMER = (L2POPULATION, UPDATE)
+SECURITY_GROUP_CONSUMER = (SECURITY_GROUP, UPDATE)

@@ -3,7 +3,8 @@
 The agent is written against the small protocols of ``server_api`` (Neutron's method
 names and arguments); :class:`RpcPluginApi` and :class:`RpcStateReportApi` put the RPC
 client behind them, and :func:`start_consumers` delivers the server's casts
-(``q-agent-notifier-*``, fanout and ``<topic>.<host>``) to :class:`AgentNotifications`.
+(``q-agent-notifier-*``, fanout and ``<topic>.<host>``, including the security-group
+casts) to :class:`AgentNotifications`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ class RpcPluginApi:
         except client.RpcError as exc:
             raise RpcError(str(exc)) from exc
 
+    def security_group_info_for_devices(self, devices: list[str]) -> dict[str, Any]:
+        # a failure fails the round: a port is never wired without its firewall
+        try:
+            return dict(self.api.caller.call("security_group_info_for_devices",
+                                             devices=list(devices)) or {})
+        except (oslo_messaging.RemoteError, client.RpcError) as exc:
+            raise RpcError(str(exc)) from exc
+
 
 class RpcStateReportApi:
     """The heartbeat over ``q-reports-plugin``; a report that did not get through raises."""
@@ -71,10 +80,14 @@ class _Endpoint(AgentNotifications):
     target = oslo_messaging.Target(version=topics.AGENT_NOTIFIER_VERSION)
 
 
-def consumer_topics(l2_population: bool,
-                    only: Iterable[str] | None = None) -> list[str]:
-    """The topics to consume (``only`` narrows them, e.g. for simulated agents)."""
-    names = client.consumer_topics(l2_population)
+def consumer_topics(l2_population: bool, only: Iterable[str] | None = None) -> list[str]:
+    """The topics to consume (``only`` narrows them, e.g. for simulated agents).
+
+    ``q-agent-notifier-security_group-update`` is always among them, as in Neutron: with
+    the firewall off the casts are dropped by the agent, but they must not pile up in a
+    queue nobody reads (the in-process bus keeps a direct cast's queue until read).
+    """
+    names = client.consumer_topics(l2_population, extra=[topics.SECURITY_GROUP_CONSUMER])
     if only is not None:
         wanted = set(only)
         names = [name for name in names if name in wanted]

@@ -4,7 +4,8 @@
 ``q-reports-plugin`` (neutron-facts §2.4-2.5); the agent is written against these small
 protocols so a fake (unit tests), the oslo.messaging client (``neutrino.rpc``) or a direct
 in-process call can stand behind them. :class:`AgentNotifications` is the RPC endpoint
-for the server's casts (§2.6-2.7): each method only queues the news for the agent loop.
+for the server's casts (§2.6-2.7, and the security-group casts of services §1): each
+method only queues the news for the agent loop.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ class PluginApi(Protocol):
 
     def get_ports_by_vnic_type_and_host(self, vnic_type: str, host: str) -> list[dict[str, Any]]:
         """Ports bound to ``host`` with ``vnic_type`` (for VIFs unplugged while down)."""
+
+    def security_group_info_for_devices(self, devices: list[str]) -> dict[str, Any]:
+        """The security groups of ``devices`` (Neutron's ``SecurityGroupServerRpcApi``).
+
+        ``{'devices': {port_id: {'security_groups', 'port_security_enabled'}},
+        'security_groups': {sg_id: {'stateful', 'rules': [...]}},
+        'sg_member_ips': {remote sg_id: {'IPv4': [...], 'IPv6': [...]}}}``; unknown
+        devices are left out.
+        """
 
 
 class StateReportApi(Protocol):
@@ -98,3 +108,18 @@ class AgentNotifications:
     def update_fdb_entries(self, context: Any, fdb_entries: dict[str, Any],
                            host: str | None = None) -> None:
         self._sink.notify("update_fdb_entries", fdb_entries=fdb_entries)
+
+    # q-agent-notifier-security_group-update (sent to <topic>.<host>)
+
+    def security_groups_rule_updated(self, context: Any, **kwargs: Any) -> None:
+        self._sink.notify("security_groups_rule_updated",
+                          security_groups=list(kwargs.get("security_groups") or ()))
+
+    def security_groups_member_updated(self, context: Any, **kwargs: Any) -> None:
+        self._sink.notify("security_groups_member_updated",
+                          security_groups=list(kwargs.get("security_groups") or ()))
+
+    def security_groups_provider_updated(self, context: Any, **kwargs: Any) -> None:
+        devices = kwargs.get("devices_to_update")
+        self._sink.notify("security_groups_provider_updated",
+                          devices_to_update=None if devices is None else list(devices))

@@ -77,7 +77,8 @@ class SimulatedHost:
 
 
 def simulated_config(host: str, local_ip: str, **overrides: Any) -> AgentConfig:
-    """A VXLAN + l2pop + ARP responder agent configuration for simulations."""
+    """A VXLAN + l2pop + ARP responder agent configuration for simulations (firewall off
+    unless ``firewall_driver="openvswitch"`` is among the overrides)."""
     from neutrino.agent.ovs.topology import TopologyConfig
 
     topology = TopologyConfig(local_ip=local_ip, tunnel_types=("vxlan",))
@@ -128,11 +129,14 @@ class SimulatedFleet:
     Each host still has its own consumers (``<topic>.<host>`` and the fanout queue), so
     the broker delivers to it exactly what it would deliver to a real agent; that is what
     the l2pop benchmark counts. Starting and stopping the consumers is done in parallel:
-    one at a time, hundreds of them take minutes.
+    one at a time, hundreds of them take minutes. ``config`` overrides the agents'
+    ``simulated_config`` (``firewall_driver="openvswitch"`` for a fleet with security
+    groups: they fetch ``security_group_info_for_devices`` like real agents).
     """
 
     def __init__(self, transport: Any, count: int, prefix: str = "sim",
-                 consumer_topics: Iterable[str] | None = None, workers: int = 32) -> None:
+                 consumer_topics: Iterable[str] | None = None, workers: int = 32,
+                 **config: Any) -> None:
         from neutrino.agent.ovs.messaging import RpcPluginApi, RpcStateReportApi
 
         self.transport = transport
@@ -143,7 +147,7 @@ class SimulatedFleet:
         state = RpcStateReportApi(transport, timeout=30)
         for index in range(count):
             host = SimulatedHost(f"{prefix}-{index:04d}")
-            host.make_agent(simulated_config(host.name, simulated_ip(index + 1)),
+            host.make_agent(simulated_config(host.name, simulated_ip(index + 1), **config),
                             RpcPluginApi(transport, host.name), state)
             self.hosts.append(host)
 

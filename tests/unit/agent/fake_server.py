@@ -18,6 +18,11 @@ class FakePlugin:
     tunnel_syncs: list[tuple[str, str]] = field(default_factory=list)
     endpoints: list[dict[str, str]] = field(default_factory=list)
     host_ports: dict[str, list[str]] = field(default_factory=dict)
+    # security groups: every port's groups (on any host), the groups, IPs of remote ports
+    port_groups: dict[str, list[str]] = field(default_factory=dict)
+    security_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    port_ips: dict[str, list[str]] = field(default_factory=dict)
+    sg_calls: list[list[str]] = field(default_factory=list)
     fail: bool = False
 
     def _check(self) -> None:
@@ -54,6 +59,36 @@ class FakePlugin:
         return [{"id": p, "status": self.port_status.get(p, "DOWN")}
                 for p in self.host_ports.get(host, [])]
 
+    def security_group_info_for_devices(self, devices: list[str]) -> dict[str, Any]:
+        """The reply of the contract: each remote group's members once."""
+        self._check()
+        self.sg_calls.append(list(devices))
+        known = [d for d in devices if d in self.port_groups]
+        groups = {sg for d in known for sg in self.port_groups[d]}
+        remotes = {rule["remote_group_id"] for sg in groups
+                   for rule in self.security_groups[sg]["rules"] if rule.get("remote_group_id")}
+        return {
+            "devices": {d: {"security_groups": list(self.port_groups[d]),
+                            "port_security_enabled": bool(self.details.get(d, {}).get(
+                                "port_security_enabled", True))} for d in known},
+            "security_groups": {sg: self.security_groups[sg] for sg in sorted(groups)},
+            "sg_member_ips": {sg: self._members(sg) for sg in sorted(remotes)}}
+
+    def _members(self, sg_id: str) -> dict[str, list[str]]:
+        members: dict[str, list[str]] = {"IPv4": [], "IPv6": []}
+        for port, groups in self.port_groups.items():
+            if sg_id in groups:
+                for ip in self._ips(port):
+                    members["IPv6" if ":" in ip else "IPv4"].append(ip)
+        return members
+
+    def _ips(self, port_id: str) -> list[str]:
+        if port_id in self.port_ips:
+            return self.port_ips[port_id]
+        details = self.details.get(port_id, {})
+        return [ip["ip_address"] for ip in details.get("fixed_ips") or ()] + \
+            [pair["ip_address"] for pair in details.get("allowed_address_pairs") or ()]
+
     @property
     def up(self) -> set[str]:
         return {p for p, s in self.port_status.items() if s == "ACTIVE"}
@@ -85,3 +120,15 @@ def vxlan_details(port_id: str, network_id: str, mac: str, ip: str, vni: int = 5
             "segmentation_id": vni, "physical_network": None, "mtu": 1450,
             "fixed_ips": [{"subnet_id": "s", "ip_address": ip}], "device_owner": "compute:nova",
             "allowed_address_pairs": [], "port_security_enabled": True, **extra}
+
+
+def sg_rule(direction: str = "ingress", ethertype: str = "IPv4", protocol: str | None = None,
+            port_range_min: int | None = None, port_range_max: int | None = None,
+            remote_ip_prefix: str | None = None, remote_group_id: str | None = None,
+            rule_id: str = "") -> dict[str, Any]:
+    """A rule as the server's ``security_group_info_for_devices`` sends it."""
+    return {"id": rule_id or f"{direction}-{ethertype}-{protocol}-{port_range_min}-"
+                             f"{remote_ip_prefix}-{remote_group_id}",
+            "direction": direction, "ethertype": ethertype, "protocol": protocol,
+            "port_range_min": port_range_min, "port_range_max": port_range_max,
+            "remote_ip_prefix": remote_ip_prefix, "remote_group_id": remote_group_id}

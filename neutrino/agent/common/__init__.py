@@ -1,0 +1,1 @@
+"""What every device-facing agent (OVS, DHCP, L3, metadata) shares."""
