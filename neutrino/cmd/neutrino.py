@@ -81,6 +81,8 @@ def start_local_agent(server: Any, config_args: list[str],
     defaults: dict[str, dict[str, object]] = {
         "DEFAULT": {"host": server.conf.host},
         "agent": {"tunnel_types": ["vxlan"], "l2_population": True},
+        # Security groups are enforced out of the box, as on a devstack.
+        "securitygroup": {"firewall_driver": "openvswitch"},
         "ovs": {"local_ip": "127.0.0.1"}}
     merged = {g: dict(o) for g, o in (defaults if not config_args else {}).items()}
     for group, opts in (overrides or {}).items():

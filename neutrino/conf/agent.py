@@ -85,9 +85,8 @@ SECURITYGROUP_OPTS = [
                      "firewall matches remote-group members with conjunctive flows, "
                      "never ipsets."),
     cfg.ListOpt("permitted_ethertypes", default=[],
-                help="Ethertypes (hex, like 0x4008) Neutron's OVS firewall lets through "
-                     "besides IP, ARP and ND. Accepted and checked here, but not yet "
-                     "applied: the firewall does not add flows for them."),
+                help="Ethertypes (hex, like 0x4008) the OVS firewall lets every filtered "
+                     "port send and receive besides IP, ARP and ND, as Neutron's."),
 ]
 
 

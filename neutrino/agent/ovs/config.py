@@ -26,6 +26,7 @@ class AgentConfig:
     stale_flow_grace: float = 10.0
     retry_interval: float = 1.0
     firewall_driver: str = FIREWALL_NOOP  # canonical name: openvswitch | noop
+    permitted_ethertypes: tuple[int, ...] = ()
 
     @property
     def arp_responder_enabled(self) -> bool:
@@ -40,7 +41,11 @@ class AgentConfig:
     @classmethod
     def from_conf(cls, conf: Any) -> AgentConfig:
         """Build from an oslo.config object made by ``neutrino.conf.agent``."""
-        from neutrino.conf.agent import effective_firewall_driver, parse_bridge_mappings
+        from neutrino.conf.agent import (
+            effective_firewall_driver,
+            parse_bridge_mappings,
+            parse_ethertypes,
+        )
 
         topology = TopologyConfig(
             integration_bridge=conf.ovs.integration_bridge,
@@ -57,4 +62,6 @@ class AgentConfig:
                    report_interval=conf.agent.report_interval,
                    polling_interval=float(conf.agent.polling_interval),
                    processing_step=getattr(conf, "rpc_resources_processing_step", 20),
-                   firewall_driver=effective_firewall_driver(conf))
+                   firewall_driver=effective_firewall_driver(conf),
+                   permitted_ethertypes=parse_ethertypes(
+                       conf.securitygroup.permitted_ethertypes))

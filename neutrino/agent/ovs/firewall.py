@@ -116,6 +116,9 @@ class FirewallState:
     port_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     groups: Mapping[str, SecurityGroup] = field(default_factory=dict)
     members: Mapping[str, Members] = field(default_factory=dict)
+    # ``[securitygroup] permitted_ethertypes``: non-IP ethertypes every filtered port
+    # may send and receive (0x4008 for InfiniBand …), as Neutron's OVS firewall.
+    permitted_ethertypes: tuple[int, ...] = ()
 
 
 def normalise_protocol(protocol: str | int | None, ethertype: str) -> int | None:
@@ -182,25 +185,26 @@ def merge_info(state: FirewallState, info: Mapping[str, Any]) -> FirewallState:
                                  for sg_id, raw in info.get("security_groups", {}).items()}}
     members = {**state.members, **{sg_id: _members(raw)
                                    for sg_id, raw in info.get("sg_member_ips", {}).items()}}
-    return _prune(port_groups, groups, members)
+    return _prune(port_groups, groups, members, state.permitted_ethertypes)
 
 
 def forget_ports(state: FirewallState, port_ids: Iterable[str]) -> FirewallState:
     """``state`` without ``port_ids``, and without the groups/members only they used."""
     gone = set(port_ids)
     kept = {port: sgs for port, sgs in state.port_groups.items() if port not in gone}
-    return _prune(kept, state.groups, state.members)
+    return _prune(kept, state.groups, state.members, state.permitted_ethertypes)
 
 
 def _prune(port_groups: Mapping[str, tuple[str, ...]], groups: Mapping[str, SecurityGroup],
-           members: Mapping[str, Members]) -> FirewallState:
+           members: Mapping[str, Members], ethertypes: tuple[int, ...]) -> FirewallState:
     used = {sg for sgs in port_groups.values() for sg in sgs}
     kept_groups = {sg: group for sg, group in groups.items() if sg in used}
     remotes = {rule.remote_group_id for group in kept_groups.values() for rule in group.rules}
     return FirewallState(
         port_groups=MappingProxyType(dict(sorted(port_groups.items()))),
         groups=MappingProxyType(dict(sorted(kept_groups.items()))),
-        members=MappingProxyType({sg: m for sg, m in sorted(members.items()) if sg in remotes}))
+        members=MappingProxyType({sg: m for sg, m in sorted(members.items()) if sg in remotes}),
+        permitted_ethertypes=ethertypes)
 
 
 # Rule -> match pieces --------------------------------------------------------------------
@@ -394,8 +398,8 @@ def firewall_flows(cookie: int, ports: Iterable[LocalPort], fw: FirewallState,
                 goto=p.ACCEPT_OR_INGRESS))
     for fport in filtered:
         flows += _classify(cookie, fport.port)
-        flows += _base_egress(cookie, fport, pairs_of(fport.port))
-        flows += _base_ingress(cookie, fport)
+        flows += _base_egress(cookie, fport, pairs_of(fport.port), fw.permitted_ethertypes)
+        flows += _base_ingress(cookie, fport, fw.permitted_ethertypes)
         flows += _rule_flows(cookie, fport, ids)
     flows += _member_flows(cookie, used, ids, fw)
     flows += _conj_id_flows(cookie, ids)
@@ -450,11 +454,14 @@ def _classify(cookie: int, port: LocalPort) -> Iterator[Flow]:
             [_regs(port)[0]], goto=p.BASE_INGRESS)
 
 
-def _base_egress(cookie: int, fport: FilteredPort,
-                 pairs: Sequence[tuple[str, str]]) -> Iterator[Flow]:
+def _base_egress(cookie: int, fport: FilteredPort, pairs: Sequence[tuple[str, str]],
+                 ethertypes: Sequence[int] = ()) -> Iterator[Flow]:
     """ARP/ND/DHCP client out; DHCP server and RA from a VM dropped; own IP to the rules."""
     flow, reg5 = _flow(cookie, p.BASE_EGRESS), _reg5(fport.port)
     yield flow("arp", ["arp", reg5], goto=p.ACCEPTED_EGRESS_TRAFFIC_NORMAL)
+    for ethertype in ethertypes:
+        yield flow("arp", [f"dl_type={ethertype:#06x}", reg5],
+                   goto=p.ACCEPTED_EGRESS_TRAFFIC_NORMAL)
     for icmp_type in ND_EGRESS:
         yield flow("icmp6", ["icmp6", reg5, f"icmp_type={icmp_type}"],
                    goto=p.ACCEPTED_EGRESS_TRAFFIC_NORMAL)
@@ -479,11 +486,14 @@ def _to_rules(flow: Callable[..., Flow], band: str, match: Sequence[str], statef
     return flow(band, match, goto=target)
 
 
-def _base_ingress(cookie: int, fport: FilteredPort) -> Iterator[Flow]:
+def _base_ingress(cookie: int, fport: FilteredPort,
+                  ethertypes: Sequence[int] = ()) -> Iterator[Flow]:
     """ARP, ND/RA and DHCP replies to the port pass; its IP traffic goes to the rules."""
     flow, reg5 = _flow(cookie, p.BASE_INGRESS), _reg5(fport.port)
     output = f"output:{fport.port.ofport}"
     yield flow("arp", ["arp", reg5], [output])
+    for ethertype in ethertypes:
+        yield flow("arp", [f"dl_type={ethertype:#06x}", reg5], [output])
     for icmp_type in ND_INGRESS:
         yield flow("icmp6", ["icmp6", reg5, f"icmp_type={icmp_type}"], [output])
     for match in DHCP_SERVER:

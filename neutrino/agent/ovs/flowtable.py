@@ -7,6 +7,7 @@ back from a switch compare equal to the flows computed for it. Pure code: no I/O
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class FlowParseError(ValueError):
     """A dump-flows line could not be read."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _match_rank(field: str) -> tuple[int, int, str]:
     name = field.split("=", 1)[0]
     if name in PRE_PROTOCOL:
@@ -52,6 +54,13 @@ def _match_rank(field: str) -> tuple[int, int, str]:
 
 def canonical_match(fields: Iterable[str]) -> tuple[str, ...]:
     """Put match fields in ovs-ofctl's printing order (duplicates removed)."""
+    return _canonical(fields if isinstance(fields, tuple) else tuple(fields))
+
+
+# An agent recomputes every flow on each change and most matches recur unchanged
+# (thousands of firewall member flows): ordering each one anew dominated the compute.
+@functools.lru_cache(maxsize=1 << 17)
+def _canonical(fields: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(fields), key=_match_rank))
 
 

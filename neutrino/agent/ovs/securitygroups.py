@@ -54,15 +54,18 @@ class SecurityGroupHandling:
     _sg_rebuild: FirewallState | None  # during a full resync: the state being rebuilt
 
     def _reset_security_groups(self) -> None:
-        self.firewall = FirewallState() if self.config.firewall_enabled else None
+        self.firewall = self._empty_firewall() if self.config.firewall_enabled else None
         self._sg_stale = set()
         self._sg_fetched = set()
         self._sg_rebuild = None
 
+    def _empty_firewall(self) -> FirewallState:
+        return FirewallState(permitted_ethertypes=self.config.permitted_ethertypes)
+
     def _rebuild_security_groups(self) -> None:
         """At a full resync: start from nothing; every bound port is fetched again."""
         if self.firewall is not None:
-            self._sg_rebuild = FirewallState()
+            self._sg_rebuild = self._empty_firewall()
             self._sg_stale.update(self.bound)
             self._sg_fetched.clear()  # what a failed round fetched is fetched again
 

@@ -186,3 +186,19 @@ def test_real_ping_between_group_members(rig: Rig) -> None:
     assert rig.vms["b"].ping(VMS["a"][1], count=2)
     conntrack = rig.host.appctl("dpctl/dump-conntrack")
     assert "icmp" in conntrack and "zone=1" in conntrack
+
+
+def test_permitted_ethertypes_pass_only_when_configured(rig: Rig) -> None:
+    """``[securitygroup] permitted_ethertypes = 0x4008``: such frames pass both ways."""
+    (smac, _), (dmac, _) = VMS["a"], VMS["b"]
+    frame = ",".join([f"in_port={hosts.ofport(rig.host, rig.vms['a'].tap)}",
+                      f"dl_src={smac}", f"dl_dst={dmac}", "dl_type=0x4008"])
+    assert not rig.delivered(rig.host.appctl("ofproto/trace", "br-int", frame), "b")
+    assert rig.state.firewall is not None
+    permitted = dataclasses.replace(rig.state.firewall, permitted_ethertypes=(0x4008,))
+    rig.install(dataclasses.replace(rig.state, firewall=permitted))
+    assert rig.delivered(rig.host.appctl("ofproto/trace", "br-int", frame), "b")
+    # what merge_info builds from a later reply keeps the setting
+    merged = fw.merge_info(permitted, INFO)
+    assert merged.permitted_ethertypes == (0x4008,)
+    assert fw.forget_ports(merged, ["port-a"]).permitted_ethertypes == (0x4008,)

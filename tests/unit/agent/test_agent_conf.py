@@ -76,6 +76,7 @@ def test_enable_ipset_and_permitted_ethertypes_are_accepted(tmp_path: Path) -> N
     config = _conf(tmp_path, "firewall_driver = openvswitch\nenable_ipset = False\n"
                              "permitted_ethertypes = 0x4008,0x88cc\n")
     assert config.firewall_enabled
+    assert config.permitted_ethertypes == (0x4008, 0x88CC)
 
 
 def test_malformed_ethertype_is_refused(tmp_path: Path) -> None:
