@@ -42,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.stats import percentiles_ms  # noqa: E402
 from neutrino.agent.ovs import flows as flows_mod  # noqa: E402
 from neutrino.agent.ovs import pipeline as p  # noqa: E402
 from neutrino.agent.ovs.agent import OvsAgent  # noqa: E402
@@ -65,13 +66,6 @@ WEB_PORTS = (80, 443)  # the remote-group rule's port range, as a realistic web 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def percentiles_ms(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {"p50": round(statistics.median(ordered) * 1000, 1),
-            "p95": round(ordered[int(round(0.95 * (len(ordered) - 1)))] * 1000, 1),
-            "max": round(ordered[-1] * 1000, 1)}
 
 
 # The data: a realistic security_group_info_for_devices reply ------------------------------
@@ -439,6 +433,7 @@ class Observer:
         self.lock = threading.Lock()
         self.casts = 0
         self.info_calls = 0
+        self.info_call_s: list[float] = []  # round trips of the calls since the last reset
         self.watch: tuple[str, int] | None = None  # (group, tcp port of the awaited rule)
         self.applied: dict[tuple[str, int], float] = {}
         self.cast_times: list[float] = []  # arrival of each cast since the last reset
@@ -450,9 +445,10 @@ class Observer:
                 self.casts += 1
                 self.cast_times.append(now)
 
-    def counted_call(self) -> None:
+    def counted_call(self, seconds: float) -> None:
         with self.lock:
             self.info_calls += 1
+            self.info_call_s.append(seconds)
 
     def all_applied(self, hosts: list[SimulatedHost], tcp_port: int) -> bool:
         return all((host.name, tcp_port) in self.applied for host in hosts)
@@ -491,8 +487,10 @@ class CountingPluginApi:
         return getattr(self.api, name)
 
     def security_group_info_for_devices(self, devices: list[str]) -> dict[str, Any]:
-        self.observer.counted_call()
-        return dict(self.api.security_group_info_for_devices(devices))
+        started = time.monotonic()
+        reply = dict(self.api.security_group_info_for_devices(devices))
+        self.observer.counted_call(time.monotonic() - started)
+        return reply
 
 
 def _in_parallel(work: Callable[[Any], Any], items: list[Any], workers: int = 32) -> None:
@@ -562,23 +560,55 @@ def start_fleet(cleanup: Any, url: str, count: int, observer: Observer) -> Fleet
     return fleet
 
 
-def start_server(db_url: str, vhost: str) -> Any:
-    """An API server with the security-group plugin and its RPC service, on ``vhost``."""
-    from neutrino.rpc import service
-    from tests.fixtures.servers import start_api_server
+class Api:
+    """A JSON client of the server's Neutron API (what ``rig.api`` of the e2e tests is)."""
 
-    server = start_api_server({
-        "DEFAULT": {"auth_strategy": "noauth",
-                    "service_plugins": ["agents", "security_groups"],
+    def __init__(self, base_url: str) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=base_url, timeout=300)
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.http.request(method, f"/v2.0/{path}", json=body)
+        if response.status_code >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def network(self, network_type: str, cidr: str) -> tuple[str, str]:
+        """(network id, subnet id) of a new network with one subnet."""
+        net = self.api("POST", "networks", {"network": {
+            "name": "sg-bench", "provider:network_type": network_type}})["network"]
+        subnet = self.api("POST", "subnets", {"subnet": {
+            "network_id": net["id"], "ip_version": 4, "cidr": cidr,
+            "enable_dhcp": False}})["subnet"]
+        return net["id"], subnet["id"]
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def start_server(cleanup: Any, base: Path, db_url: str, vhost: str) -> tuple[Api, int]:
+    """``neutrino-server`` as a process of its own (API, security-group plugin and RPC on
+    ``vhost``), stopped on clean-up; its API client and its pid."""
+    from tests.fixtures.servers import free_port, server_process, write_config
+
+    port = free_port()
+    conf = write_config(base / "neutron.conf", {
+        "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1", "bind_port": port,
+                    "service_plugins": "agents,security_groups",
                     "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{vhost}",
                     "host": "sg-bench-server", "rpc_workers": 1},
         "database": {"connection": db_url},
-        "ml2": {"type_drivers": ["vxlan"], "tenant_network_types": ["vxlan"],
-                "mechanism_drivers": ["openvswitch", "l2population"]},
-        "ml2_type_vxlan": {"vni_ranges": ["1001:2000"]},
+        "ml2": {"type_drivers": "vxlan", "tenant_network_types": "vxlan",
+                "mechanism_drivers": "openvswitch,l2population"},
+        "ml2_type_vxlan": {"vni_ranges": "1001:2000"},
     })
-    service.attach(server.server)
-    return server
+    running = server_process([conf], port, base / "server.log")
+    proc = running.__enter__()
+    cleanup.add(running.__exit__, None, None, None)
+    api = Api(f"http://127.0.0.1:{port}")
+    cleanup.add(api.close)
+    return api, proc.pid
 
 
 @dataclass
@@ -588,6 +618,7 @@ class Layout:
     groups: list[str]
     hosts_of: dict[str, list[SimulatedHost]]
     ports: list[str]
+    empty_group: str = ""  # a group without ports: its rules notify nobody
 
 
 def populate(rig: Any, fleet: Fleet, n_groups: int) -> Layout:
@@ -596,6 +627,8 @@ def populate(rig: Any, fleet: Fleet, n_groups: int) -> Layout:
     n_hosts = len(fleet.hosts)
     per_group = max(1, min(n_hosts, 2 * n_hosts // n_groups))
     layout = Layout([], {}, [])
+    layout.empty_group = rig.api("POST", "security-groups", {"security_group": {
+        "name": "bench-empty"}})["security_group"]["id"]
     for i in range(n_groups):
         net, _ = rig.network("vxlan", f"10.{100 + i}.0.0/16")
         group = rig.api("POST", "security-groups", {"security_group": {
@@ -631,20 +664,32 @@ def rule_in_flows(host: SimulatedHost, tcp_port: int) -> bool:
     return any(wanted in flow.match for flow in host.int_br.dump_flows())
 
 
+def post_to_empty_group(rig: Any, group: str, n_rules: int) -> list[float]:
+    """The POST's own cost when no agent is told (the control for the casts' cost)."""
+    seconds = []
+    for k in range(n_rules):
+        started = time.monotonic()
+        rig.api("POST", "security-group-rules", {"security_group_rule": {
+            "security_group_id": group, "direction": "ingress", "ethertype": "IPv4",
+            "protocol": "tcp", "port_range_min": 20000 + k, "port_range_max": 20000 + k}})
+        seconds.append(time.monotonic() - started)
+    return seconds
+
+
 def post_rules(rig: Any, layout: Layout, observer: Observer, n_rules: int,
                n_hosts: int) -> dict[str, Any]:
     """POST ``n_rules`` rules one at a time; time each until every relevant agent has it."""
     from tests.fixtures import hosts as fixtures
 
     latencies, casts, calls, relevant_counts = [], [], [], []
-    api_s, last_cast_s = [], []
+    api_s, last_cast_s, call_s = [], [], []
     for k in range(n_rules):
         group = layout.groups[k % len(layout.groups)]
         relevant = layout.hosts_of[group]
         tcp_port = 20000 + k
         observer.watch = (group, tcp_port)
         casts_before, calls_before = observer.casts, observer.info_calls
-        observer.cast_times = []
+        observer.cast_times, observer.info_call_s = [], []
         started = time.monotonic()
         rig.api("POST", "security-group-rules", {"security_group_rule": {
             "security_group_id": group, "direction": "ingress", "ethertype": "IPv4",
@@ -658,6 +703,7 @@ def post_rules(rig: Any, layout: Layout, observer: Observer, n_rules: int,
         casts.append(observer.casts - casts_before)
         last_cast_s.append(max(observer.cast_times, default=started) - started)
         calls.append(observer.info_calls - calls_before)
+        call_s.extend(observer.info_call_s)
         relevant_counts.append(len(relevant))
         missing = [h.name for h in relevant if not rule_in_flows(h, tcp_port)]
         if missing:
@@ -667,7 +713,10 @@ def post_rules(rig: Any, layout: Layout, observer: Observer, n_rules: int,
         "rules_posted": n_rules,
         "post_to_all_relevant_agents_applied_ms": percentiles_ms(latencies),
         "of_which": {"api_post_returned_ms": percentiles_ms(api_s),
-                     "last_cast_received_ms": percentiles_ms(last_cast_s)},
+                     "api_post_on_a_group_without_ports_ms": percentiles_ms(
+                         post_to_empty_group(rig, layout.empty_group, n_rules)),
+                     "last_cast_received_ms": percentiles_ms(last_cast_s),
+                     "info_call_round_trip_ms": percentiles_ms(call_s)},
         "messages_per_rule": {
             "casts_mean": round(statistics.mean(casts), 2), "casts_max": max(casts),
             "info_calls_mean": round(statistics.mean(calls), 2),
@@ -678,10 +727,18 @@ def post_rules(rig: Any, layout: Layout, observer: Observer, n_rules: int,
     }
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def measure_rule_propagation(n_hosts: int, n_groups: int, n_rules: int,
                              db: str) -> dict[str, Any]:
-    """(b): build the server and the fleet, populate, POST rules, tear down."""
-    import httpx
+    """(b): the server in its own process, the fleet in this one; populate, POST rules."""
+    import os
 
     from tests.e2e import conftest as e2e
     from tests.fixtures import hosts as fixtures
@@ -690,15 +747,11 @@ def measure_rule_propagation(n_hosts: int, n_groups: int, n_rules: int,
     base = Path(tempfile.mkdtemp(prefix="neutrino-sg-fleet-"))
     with fixtures.Cleanup() as cleanup, make_database(db, base) as db_url:
         vhost = e2e.rabbit_vhost(cleanup)  # never the default vhost: others use it
-        server = start_server(db_url, vhost)
-        cleanup.add(server.stop)
-        cleanup.add(e2e._detach, server)
-        http = httpx.Client(base_url=server.url, timeout=300)
-        cleanup.add(http.close)
-        rig = e2e.Rig(server=server, hosts=[], cleanup=cleanup, http=http)
+        rig, server_pid = start_server(cleanup, base, db_url, vhost)
         observer = Observer()
         started = time.monotonic()
-        fleet = start_fleet(cleanup, server.server.conf.transport_url, n_hosts, observer)
+        fleet = start_fleet(cleanup, f"rabbit://guest:guest@127.0.0.1:5672/{vhost}",
+                            n_hosts, observer)
         names = {h.name for h in fleet.hosts}
         fixtures.wait_for(lambda: names <= {a["host"] for a in rig.api("GET", "agents")[
             "agents"] if a["alive"]}, timeout=300, interval=1, what="agents alive")
@@ -709,10 +762,20 @@ def measure_rule_propagation(n_hosts: int, n_groups: int, n_rules: int,
         populate_s = time.monotonic() - started
         log(f"  {len(layout.ports)} ports ACTIVE in {populate_s:.1f}s")
         time.sleep(2)  # the member updates of the last ports settle
+        cpu_before = cpu_s(server_pid), cpu_s(os.getpid())
         result = post_rules(rig, layout, observer, n_rules, n_hosts)
+        server_cpu, bench_cpu = (cpu_s(server_pid) - cpu_before[0],
+                                 cpu_s(os.getpid()) - cpu_before[1])
+        result["cpu_ms_per_rule"] = {
+            "server_process": round(server_cpu * 1000 / n_rules, 1),
+            "fleet_process": round(bench_cpu * 1000 / n_rules, 1),
+            "note": "includes the 0.3 s settling wait after each rule (idle agents' "
+                    "threads and heartbeats)"}
         result.update({"hosts": n_hosts, "groups": n_groups, "ports": len(layout.ports),
                        "hosts_per_group": len(layout.hosts_of[layout.groups[0]]),
                        "populate_s": round(populate_s, 1), "database": db,
+                       "processes": "neutrino-server alone; the fleet and the HTTP "
+                                    "client in the bench process",
                        "bus": "RabbitMQ, a private virtual host",
                        "bridges": "in-memory (simulated agents)"})
     return result

@@ -116,6 +116,11 @@ _NOT_FOUND: dict[str, tuple[type[NotFound], str]] = {
 }
 
 
+def register_not_found(member: str, cls: type[NotFound], key: str) -> None:
+    """Have ``not_found(member, id)`` raise ``cls(key=id)`` (a service plugin's type)."""
+    _NOT_FOUND[member] = (cls, key)
+
+
 def not_found(member: str, resource_id: str) -> NotFound:
     """The 404 Neutron gives for a missing ``member`` (``NetworkNotFound`` …).
 

@@ -83,7 +83,7 @@ class V2Resource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"resources": [
             {"name": r.member, "collection": r.collection, "links": [
-                {"href": f"{req.prefix}/v2.0/{r.collection}", "rel": "self"}]}
+                {"href": f"{req.prefix}/v2.0/{r.url}", "rel": "self"}]}
             for r in self.resources]}
 
 
@@ -321,9 +321,9 @@ def build(conf: Any, db: Database | None = None, with_rpc: bool = True) -> Serve
     for resource in resources:
         controller = ResourceController(resource, plugin_for[resource.collection], policy,
                                         conf, lookup)
-        controllers[resource.collection] = controller
-        app.add_route(f"/v2.0/{resource.collection}", _Collection(controller))
-        app.add_route(f"/v2.0/{resource.collection}/{{resource_id}}", _Member(controller))
+        controllers[resource.url] = controller
+        app.add_route(f"/v2.0/{resource.url}", _Collection(controller))
+        app.add_route(f"/v2.0/{resource.url}/{{resource_id}}", _Member(controller))
     for service in services:
         _add_service_routes(app, service, controllers, policy, conf, lookup)
 

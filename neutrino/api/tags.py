@@ -1,17 +1,22 @@
-"""The tags sub-resource: ``/v2.0/<collection>/<id>/tags[/<tag>]``."""
+"""The tags sub-resource: ``/v2.0/<collection>/<id>/tags[/<tag>]``.
+
+Every change goes to the plugin that owns the collection (``update_tags``, see
+``neutrino.plugins.tags``), so it is an update of the resource for that plugin's
+drivers and observers; a plugin without it gets the direct database write.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import falcon
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from neutrino import exceptions as exc
 from neutrino.api.controller import HTTPBadRequest, ResourceController, read_json, send
 from neutrino.apidef import validators as v
 from neutrino.db.models import Tag
-from neutrino.plugins.ml2.base import Ml2Base
+from neutrino.plugins.tags import TagChange, write_tags_directly
 
 
 class TagsResource:
@@ -50,19 +55,14 @@ class TagsResource:
             return sorted(session.execute(select(Tag.tag).where(
                 Tag.resource_id == rid)).scalars())
 
-    def _write(self, collection: str, rid: str, add: list[str], remove_all: bool = False,
-               remove: list[str] | None = None) -> None:
-        def attempt() -> None:
-            with self.db.transaction() as session:
-                if remove_all:
-                    session.execute(delete(Tag).where(Tag.resource_id == rid))
-                for tag in remove or []:
-                    session.execute(delete(Tag).where(Tag.resource_id == rid, Tag.tag == tag))
-                have = set(session.execute(select(Tag.tag).where(
-                    Tag.resource_id == rid)).scalars())
-                Ml2Base.set_tags(session, collection, rid, [t for t in add if t not in have])
-                Ml2Base.bump(session, self.models[collection], rid)
-        self.db.retrying(attempt)
+    def _write(self, req: falcon.Request, collection: str, rid: str,
+               change: TagChange) -> None:
+        plugin = self.controllers[collection].plugin
+        update_tags = getattr(plugin, "update_tags", None)
+        if update_tags is not None:
+            update_tags(req.context.neutron, collection, rid, change)
+        else:
+            write_tags_directly(self.db, self.models[collection], collection, rid, change)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, collection: str,
                resource_id: str) -> None:
@@ -73,20 +73,20 @@ class TagsResource:
                resource_id: str) -> None:
         self._authorize(req, collection, resource_id, write=True)
         tags = self._valid_tags(read_json(req))
-        self._write(collection, resource_id, tags, remove_all=True)
+        self._write(req, collection, resource_id, TagChange(replace=tuple(tags)))
         send(resp, 200, {"tags": self._tags(resource_id)})
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, collection: str,
                 resource_id: str) -> None:
         self._authorize(req, collection, resource_id, write=True)
         tags = self._valid_tags(read_json(req))
-        self._write(collection, resource_id, tags)
+        self._write(req, collection, resource_id, TagChange(add=tuple(tags)))
         send(resp, 200, {"tags": self._tags(resource_id)})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, collection: str,
                   resource_id: str) -> None:
         self._authorize(req, collection, resource_id, write=True)
-        self._write(collection, resource_id, [], remove_all=True)
+        self._write(req, collection, resource_id, TagChange(replace=()))
         send(resp, 204, None)
 
     def on_get_tag(self, req: falcon.Request, resp: falcon.Response, collection: str,
@@ -102,7 +102,7 @@ class TagsResource:
         msg = v.tag(tag)
         if msg:
             raise exc.InvalidInput(error_message=msg)
-        self._write(collection, resource_id, [tag])
+        self._write(req, collection, resource_id, TagChange(add=(tag,)))
         send(resp, 201, None)
 
     def on_delete_tag(self, req: falcon.Request, resp: falcon.Response, collection: str,
@@ -110,5 +110,5 @@ class TagsResource:
         self._authorize(req, collection, resource_id, write=True)
         if tag not in self._tags(resource_id):
             raise exc.TagNotFound(tag=tag, resource=collection[:-1], resource_id=resource_id)
-        self._write(collection, resource_id, [], remove=[tag])
+        self._write(req, collection, resource_id, TagChange(remove=(tag,)))
         send(resp, 204, None)

@@ -68,6 +68,13 @@ class Resource:
     # The name policy rules use when it is not ``member`` (a sub-resource's rules are
     # ``<op>_<parent member>_<member>``).
     policy_member: str | None = None
+    # The URL segment when it is not the collection: ``/v2.0/security-groups`` serves
+    # the ``security_groups`` collection (its JSON key and method names), as in Neutron.
+    path: str | None = None
+
+    @property
+    def url(self) -> str:
+        return self.path or self.collection
 
     def visible(self) -> list[str]:
         return [name for name, attr in self.attrs.items() if attr.is_visible]
@@ -208,7 +215,9 @@ PORTS = Resource("ports", "port", _attrs(
          enforce_policy=True),
     Attr("extra_dhcp_opts", allow_post=True, allow_put=True, default=[],
          convert=v.to_list, validate=v.list_of(_DHCP_OPT)),
-    Attr("security_groups", default=[]),
+    # Ids of groups the port's project may use (Neutron's securitygroup extension).
+    Attr("security_groups", allow_post=True, allow_put=True, default=ATTR_NOT_SPECIFIED,
+         convert=v.to_list, validate=v.list_of(v.is_uuid), is_filter=True),
     Attr("binding:host_id", allow_post=True, allow_put=True, default="",
          validate=v.string(255), is_filter=True, enforce_policy=True),
     Attr("binding:vnic_type", allow_post=True, allow_put=True, default="normal",

@@ -72,7 +72,11 @@ def _gateway_network(obj: Resource) -> list[str]:
 # dependencies of networking-odl's dependency_validations that exist in Neutron.
 # Deletes are restricted only where Neutron itself refuses (network with
 # subnets or ports, subnet with ports); a group's rules go with the group as
-# they do in OpenDaylight.
+# they do in OpenDaylight, and so do the rules of other groups that name it as
+# their remote group (Neutron's foreign key cascades the same way). A port's
+# ``security_groups`` are not checked: the journal orders a port after its
+# groups, but a project's default group is made implicitly, and a controller
+# that refused ports for it would stall every port behind it.
 RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("network"),
     ResourceType("subnet", (Reference("network_id", "network", _field("network_id")),)),
@@ -107,6 +111,12 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
                 "security_group_id",
                 "security_group",
                 _field("security_group_id"),
+                OnDelete.CASCADE,
+            ),
+            Reference(
+                "remote_group_id",
+                "security_group",
+                _field("remote_group_id"),
                 OnDelete.CASCADE,
             ),
         ),

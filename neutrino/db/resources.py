@@ -27,6 +27,7 @@ from neutrino.db.models import (
     NetworkSegment,
     Port,
     PortBinding,
+    SecurityGroupPortBinding,
     Subnet,
     SubnetRoute,
     Tag,
@@ -472,6 +473,9 @@ def port_listing() -> Listing:
         "binding:host_id": binding(PortBinding.host),
         "binding:vnic_type": binding(PortBinding.vnic_type),
         "binding:vif_type": binding(PortBinding.vif_type),
+        "security_groups": lambda values: exists().where(
+            SecurityGroupPortBinding.port_id == Port.id,
+            SecurityGroupPortBinding.security_group_id.in_(values)),
     })
 
 

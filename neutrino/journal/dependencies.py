@@ -5,7 +5,10 @@ pending and processing rows count; a create or update waits for every such row
 of the resources it references (a subnet for its network, a port for its
 network and subnets …); an update also waits for earlier creates/updates of the
 same resource; a delete waits for earlier creates/updates of the same resource
-and for the pending deletes of its children. Failed rows block nothing.
+and for the pending deletes of its children. A security group's delete waits for
+every pending row of the rules and ports that name it, whatever the operation: a
+rule or port still on its way to the controller would otherwise point at a group
+the controller no longer has. Failed rows block nothing.
 """
 
 from __future__ import annotations
@@ -93,6 +96,19 @@ DELETE_CHILDREN: dict[str, tuple[str, ...]] = {
 }
 
 
+# A delete of the key type waits for pending rows of any operation of these types
+# whose data refers to it (its rules, and the ports using it).
+DELETE_REFERRERS: dict[str, tuple[str, ...]] = {
+    "security_group": ("security_group_rule", "port"),
+}
+
+
+def waits_for_children(entry: Entry) -> bool:
+    """True when ``entry`` is a delete that waits for rows of other resources."""
+    return entry.operation == DELETE and (entry.object_type in DELETE_CHILDREN
+                                          or entry.object_type in DELETE_REFERRERS)
+
+
 def references(object_type: str, data: Data | None) -> frozenset[str]:
     """Ids of the resources that a resource of ``object_type`` with ``data`` refers to."""
     if not data:
@@ -122,6 +138,12 @@ def _child_delete_parent(entry: Entry, row: Row) -> bool:
             and entry.object_uuid in row.references)
 
 
+def _referrer_parent(entry: Entry, row: Row) -> bool:
+    return (entry.operation == DELETE
+            and row.object_type in DELETE_REFERRERS.get(entry.object_type, ())
+            and entry.object_uuid in row.references)
+
+
 def _referenced_parent(entry: Entry, refs: frozenset[str], row: Row) -> bool:
     return entry.operation in (CREATE, UPDATE) and row.object_uuid in refs
 
@@ -130,6 +152,7 @@ def parents(entry: Entry, rows: Iterable[Row]) -> list[int]:
     """Seqnums of the pending/processing ``rows`` that ``entry`` must wait for."""
     return sorted({row.seqnum for row in rows
                    if _same_object_parent(entry, row) or _child_delete_parent(entry, row)
+                   or _referrer_parent(entry, row)
                    or _referenced_parent(entry, entry.refs, row)})
 
 
@@ -138,17 +161,18 @@ class RowIndex:
 
     def __init__(self, rows: Iterable[Row] = ()) -> None:
         self._by_uuid: dict[str, list[Row]] = defaultdict(list)
-        self._deletes: list[Row] = []
+        # Rows that refer to other resources: where a delete finds its children.
+        self._referring: list[Row] = []
         for row in rows:
             self.add(row)
 
     def add(self, row: Row) -> None:
         self._by_uuid[row.object_uuid].append(row)
-        if row.operation == DELETE:
-            self._deletes.append(row)
+        if row.references:
+            self._referring.append(row)
 
     def parents(self, entry: Entry) -> list[int]:
         rows = [r for uuid in lookup_ids(entry) for r in self._by_uuid.get(uuid, ())]
-        if entry.operation == DELETE and entry.object_type in DELETE_CHILDREN:
-            rows.extend(self._deletes)
+        if waits_for_children(entry):
+            rows.extend(self._referring)
         return parents(entry, rows)

@@ -65,6 +65,26 @@ SOURCES: list[ResourceSource] = [
 ]
 
 
+# extend(object_type, session, items): adds what service plugins put on another
+# plugin's resources (a port's ``security_groups``), so re-recorded rows carry what
+# the API shows. Set by the sdn_controller driver to the core plugin's extenders.
+Extend = Callable[[str, Session, list[dict[str, Any]]], None]
+_extend: list[Extend] = []
+
+
+def extend_with(extend: Extend) -> None:
+    """Apply ``extend`` to everything full sync and recovery load (replaces the last)."""
+    _extend[:] = [extend]
+
+
+def load(source: ResourceSource, session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """``source``'s resources ``ids`` as the API shows them."""
+    items = source.load(session, ids)
+    for extend in _extend:
+        extend(source.object_type, session, items)
+    return items
+
+
 def register(source: ResourceSource, before: str | None = None) -> None:
     """Add a resource type to full sync and recovery (before ``before`` if given)."""
     names = [s.object_type for s in SOURCES]
@@ -110,7 +130,7 @@ def current_entries(session: Session) -> list[Entry]:
     for source in SOURCES:
         ids = source.all_ids(session)
         for i in range(0, len(ids), _CHUNK):
-            for item in source.load(session, ids[i:i + _CHUNK]):
+            for item in load(source, session, ids[i:i + _CHUNK]):
                 entries.append(Entry(source.object_type, item["id"], CREATE, item))
     return entries
 

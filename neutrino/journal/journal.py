@@ -29,11 +29,13 @@ from neutrino.db.models.journal import (
 )
 from neutrino.journal.dependencies import (
     DELETE_CHILDREN,
+    DELETE_REFERRERS,
     Entry,
     Row,
     RowIndex,
     lookup_ids,
     references,
+    waits_for_children,
 )
 
 LOG = logging.getLogger(__name__)
@@ -77,6 +79,12 @@ _CHILD_DELETES = select(_J.c.seqnum, _J.c.object_type, _J.c.object_uuid, _J.c.op
     _J.c.operation == DELETE, _J.c.state.in_(BLOCKING_STATES),
     _J.c.object_type.in_(bindparam("types", expanding=True)),
     _J.c.data.contains(bindparam("uuid")))
+# Any pending/processing row of the given types whose data names ``uuid``.
+_REFERRERS = select(_J.c.seqnum, _J.c.object_type, _J.c.object_uuid, _J.c.operation,
+                    _J.c.data).where(
+    _J.c.state.in_(BLOCKING_STATES),
+    _J.c.object_type.in_(bindparam("types", expanding=True)),
+    _J.c.data.contains(bindparam("uuid")))
 _INSERT = insert(_J)
 _INSERT_LINKS = insert(cast(Table, JournalDependency.__table__))
 _SYNC_LOCK = "maintenance"
@@ -117,13 +125,17 @@ def _rows_for_ids(session: Session, ids: Sequence[str]) -> list[Row]:
 
 
 def _child_deletes(session: Session, entry: Entry) -> list[Row]:
-    """Pending/processing deletes of child types whose data names ``entry``'s object."""
-    children = DELETE_CHILDREN.get(entry.object_type, ())
-    if entry.operation != DELETE or not children:
+    """Pending/processing rows a delete may wait for: deletes of its child types, and
+    rows of any operation of its referrer types, whose data names ``entry``'s object."""
+    if entry.operation != DELETE:
         return []
-    found = session.execute(_CHILD_DELETES, {"types": list(children),
-                                             "uuid": entry.object_uuid})
-    return [_row(*r) for r in found]
+    rows: list[Row] = []
+    for query, types in ((_CHILD_DELETES, DELETE_CHILDREN.get(entry.object_type, ())),
+                         (_REFERRERS, DELETE_REFERRERS.get(entry.object_type, ()))):
+        if types:
+            found = session.execute(query, {"types": list(types), "uuid": entry.object_uuid})
+            rows.extend(_row(*r) for r in found)
+    return rows
 
 
 def blocking_rows(session: Session, entries: Sequence[Entry]) -> RowIndex:
@@ -152,8 +164,7 @@ def _insert(session: Session, entry: Entry, now: dt.datetime) -> int:
 def _in_one_statement(session: Session, entries: Sequence[Entry]) -> bool:
     if len(entries) != 1 or session.get_bind().dialect.name != "postgresql":
         return False
-    entry = entries[0]
-    return not (entry.operation == DELETE and entry.object_type in DELETE_CHILDREN)
+    return not waits_for_children(entries[0])
 
 
 def _record_in_one_statement(session: Session, entry: Entry, now: dt.datetime,

@@ -30,7 +30,7 @@ from neutrino.db.models.journal import CREATE, DELETE, FAILED, PENDING, UPDATE, 
 from neutrino.journal.claims import complete_rows
 from neutrino.journal.client import BaseControllerClient, ControllerClientError
 from neutrino.journal.dependencies import Entry
-from neutrino.journal.full_sync import source_for
+from neutrino.journal.full_sync import load, source_for
 from neutrino.journal.journal import note, record, utcnow
 
 LOG = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def retry_row(session: Session, seqnum: int, now: dt.datetime, why: str) -> bool
 
 def _rerecord(session: Session, row: JournalEntry, operation: str, now: dt.datetime) -> None:
     source = source_for(row.object_type)
-    current = source.load(session, [row.object_uuid]) if source else []
+    current = load(source, session, [row.object_uuid]) if source else []
     if current:
         record(session, [Entry(row.object_type, row.object_uuid, operation, current[0])], now)
 

@@ -26,6 +26,7 @@ from neutrino.context import Context, admin_context
 from neutrino.db import l2pop as l2pop_db
 from neutrino.plugins.ml2 import driver_api as api
 from neutrino.rpc import callbacks, client, notifiers, topics
+from neutrino.rpc import securitygroups as sg_rpc
 from neutrino.rpc import transport as rpc_transport
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class RpcService:
         self.l2pop_notifier = notifiers.L2popNotifier(self.caster)
         self.l2pop = self._attach_l2pop()
         self.callbacks = callbacks.RpcCallbacks(core_plugin, self.notifier, self.l2pop)
+        self.sg_notifier = sg_rpc.SecurityGroupAgentNotifier(self.caster)
+        self.sg_callbacks = sg_rpc.SecurityGroupServerRpcCallback(core_plugin.db)
         self.reports = callbacks.StateReportCallbacks(core_plugin, conf.agent_down_time,
                                                       on_return=self.agent_returned)
         self._servers: list[Any] = []
@@ -73,6 +76,7 @@ class RpcService:
         events.subscribe("port", "after_update", self._port_updated)
         events.subscribe("port", "after_delete", self._port_deleted)
         events.subscribe("network", "after_delete", self._network_deleted)
+        sg_rpc.SecurityGroupNotifications(self.plugin.db, self.sg_notifier).subscribe(events)
 
     # --- event handlers (run after commit, on the API thread) ------------------------
 
@@ -116,9 +120,10 @@ class RpcService:
         if self._servers:
             return
         host = self.conf.host
-        plan = [(topics.PLUGIN, [self.callbacks]), (topics.REPORTS, [self.reports])]
+        plugin = [self.callbacks, self.sg_callbacks]
+        plan = [(topics.PLUGIN, plugin), (topics.REPORTS, [self.reports])]
         if not self.conf.rpc_state_report_workers:
-            plan = [(topics.PLUGIN, [self.callbacks, self.reports])]
+            plan = [(topics.PLUGIN, [*plugin, self.reports])]
         for topic, endpoints in plan:
             server = oslo_messaging.get_rpc_server(
                 self.transport, oslo_messaging.Target(topic=topic, server=host),

@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,7 @@ class Rig:
 
 
 def _agent_config(path: Path, vhost: str, name: str, host: hosts.OvsHost,
-                  tunnel_ip: str) -> Path:
+                  tunnel_ip: str, extra: Mapping[str, dict[str, Any]] | None = None) -> Path:
     return write_config(path, {
         "DEFAULT": {"host": name, "debug": "true",
                     "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{vhost}",
@@ -164,6 +165,7 @@ def _agent_config(path: Path, vhost: str, name: str, host: hosts.OvsHost,
                 "ovsdb_connection": host.db, "bridge_mappings": f"{PHYSNET}:{PHYS_BRIDGE}"},
         "agent": {"tunnel_types": "vxlan,gre", "l2_population": "true",
                   "arp_responder": "true", "report_interval": 2, "polling_interval": 1},
+        **(extra or {}),
     })
 
 
@@ -195,6 +197,17 @@ def _agents_alive(rig: Rig) -> bool:
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    with running_rig(tmp_path_factory) as built:
+        yield built
+
+
+@contextmanager
+def running_rig(tmp_path_factory: pytest.TempPathFactory, *, host_count: int = 3,
+                agent_extra: Mapping[str, dict[str, Any]] | None = None,
+                project: str | None = None) -> Iterator[Rig]:
+    """Build a rig (skip the test when this machine cannot): ``agent_extra`` adds sections
+    to every agent's config file, ``project`` makes ``rig.api`` an admin of that project
+    (no project: the noauth admin)."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
@@ -204,7 +217,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         server = _server(db_url, vhost)
         cleanup.add(server.stop)
         cleanup.add(_detach, server)
-        ovs_hosts = [hosts.create_host(cleanup, base) for _ in range(3)]
+        ovs_hosts = [hosts.create_host(cleanup, base) for _ in range(host_count)]
         ips = hosts.create_switched_underlay(cleanup, ovs_hosts)
         fabric = hosts.create_fabric(cleanup)
         agent_hosts = []
@@ -212,13 +225,12 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
             fabric.attach(cleanup, host, PHYS_BRIDGE)
             relay = hosts.start_relay(cleanup, host.netns, RABBIT[1])
             name = f"e2e-host-{index}"
-            agent = AgentHost(host, ip, name, _agent_config(base / f"{name}.ini", vhost, name,
-                                                             host, ip), base / f"{name}.log",
-                              relay=relay)
+            config = _agent_config(base / f"{name}.ini", vhost, name, host, ip, agent_extra)
+            agent = AgentHost(host, ip, name, config, base / f"{name}.log", relay=relay)
             agent.start_agent()
             cleanup.add(agent.stop_agent)
             agent_hosts.append(agent)
-        http = server.http()
+        http = server.http(project, "admin" if project else None)
         cleanup.add(http.close)
         rig = Rig(server=server, hosts=agent_hosts, cleanup=cleanup, http=http)
         try:

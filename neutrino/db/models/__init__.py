@@ -17,6 +17,12 @@ from neutrino.db.models.port import (  # noqa: F401
     Port,
     PortBinding,
 )
+from neutrino.db.models.securitygroup import (  # noqa: F401
+    DefaultSecurityGroup,
+    SecurityGroup,
+    SecurityGroupPortBinding,
+    SecurityGroupRule,
+)
 from neutrino.db.models.subnet import (  # noqa: F401
     DnsNameserver,
     IPAllocationPool,

@@ -78,6 +78,12 @@ class Ml2Base:
         self.events = Events()
         self.type_manager.initialize()
         self.mechanism_manager.initialize()
+        # Drivers that journal or watch other plugins' resources (security groups)
+        # hear of them through the core plugin's events.
+        for driver in self.mechanism_manager.drivers:
+            subscribe = getattr(driver, "subscribe", None)
+            if subscribe is not None:
+                subscribe(self.events)
 
     def stop(self) -> None:
         """Stop what mechanism drivers run in the background (journal workers …)."""

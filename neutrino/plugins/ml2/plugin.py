@@ -5,15 +5,17 @@ from __future__ import annotations
 from neutrino.plugins.ml2.networks import NetworkMixin
 from neutrino.plugins.ml2.ports import PortMixin
 from neutrino.plugins.ml2.subnets import SubnetMixin
+from neutrino.plugins.ml2.tags import TagMixin
 
 
-class Ml2Plugin(NetworkMixin, SubnetMixin, PortMixin):
+class Ml2Plugin(NetworkMixin, SubnetMixin, PortMixin, TagMixin):
     """The core plugin. Resource methods follow Neutron's plugin interface:
     ``create_<r>(ctx, body)``, ``create_<r>_bulk``, ``update_<r>(ctx, id, body)``,
     ``delete_<r>(ctx, id)``, ``get_<r>(ctx, id)``, ``get_<r>s(ctx, filters, page)``.
     """
 
-    implicit_service_plugins = ("agents",)
+    # In Neutron ML2 itself serves agents and security groups.
+    implicit_service_plugins = ("agents", "security_groups")
 
     supported_extension_aliases = [
         "allowed-address-pairs", "binding", "extra_dhcp_opt", "external-net",

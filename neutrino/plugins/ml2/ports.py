@@ -51,6 +51,12 @@ def generate_mac(base_mac: str) -> str:
 class PortMixin(Ml2Base):
     """create/update/delete/get/list ports, plus the agent-facing status update."""
 
+    def _load_ports(self, session: Session, ids: Any) -> list[dict[str, Any]]:
+        """Ports as API dicts, with what service plugins add (``security_groups``)."""
+        ports = resources.load_ports(session, ids)
+        self.events.extend("port", session, ports)
+        return ports
+
     # --- fixed IPs -------------------------------------------------------------------
 
     def _allocate_ips(self, session: Session, port_id: str, net_id: str, mac: str,
@@ -215,9 +221,11 @@ class PortMixin(Ml2Base):
         self.set_tags(session, "ports", port_id, tags)
         # Built from what was just written: reading it back would double the queries.
         port = resources.port_from_values(row, ips, binding, stored_pairs, opts, tags)
+        self.events.publish("port", "precommit_create", ctx, port, session=session,
+                            request=body)
         if port["binding:host_id"]:
             self._bind(session, ctx, port, network, segments)
-            port = resources.load_ports(session, [port_id])[0]
+            port = self._load_ports(session, [port_id])[0]
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
         self.mechanism_manager.precommit("create_port", mech_ctx)
         return port, mech_ctx
@@ -273,7 +281,7 @@ class PortMixin(Ml2Base):
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
             row = self.row_or_404(session, Port, port_id,
                                   lambda: exc.PortNotFound(port_id=port_id))
-            original = resources.load_ports(session, [port_id])[0]
+            original = self._load_ports(session, [port_id])[0]
             check_write(ctx, "port", original)
             holder["original"] = original
             network, segments = resources.load_network(session, row.network_id)
@@ -281,11 +289,13 @@ class PortMixin(Ml2Base):
             was_bound_to = (self._bound_segment(session, port_id, segments)
                             if "binding:host_id" in body else None)
             self._apply_port_update(session, row, original, body)
-            port = resources.load_ports(session, [port_id])[0]
+            port = self._load_ports(session, [port_id])[0]
+            self.events.publish("port", "precommit_update", ctx, port, original,
+                                session=session, request=body)
             if any(k in body for k in ("binding:host_id", "binding:vnic_type",
                                        "binding:profile")):
                 self._bind(session, ctx, port, network, segments, original)
-                port = resources.load_ports(session, [port_id])[0]
+                port = self._load_ports(session, [port_id])[0]
             mech_ctx = api.PortContext(self, ctx, session, port, network, segments, original)
             mech_ctx.original_bound_segment = was_bound_to
             self.mechanism_manager.precommit("update_port", mech_ctx)
@@ -373,7 +383,7 @@ class PortMixin(Ml2Base):
                         segments: list[api.Segment] | None = None) -> api.PortContext:
         """Delete the port in ``session``; ``network`` and its ``segments`` when the
         caller (a network delete) has them already."""
-        ports = resources.load_ports(session, [port_id])
+        ports = self._load_ports(session, [port_id])
         if not ports:
             raise exc.PortNotFound(port_id=port_id)
         port = ports[0]
@@ -384,6 +394,7 @@ class PortMixin(Ml2Base):
         mech_ctx = api.PortContext(self, ctx, session, port, network, segments)
         mech_ctx.original_bound_segment = self._bound_segment(session, port_id, segments)
         self.mechanism_manager.precommit("delete_port", mech_ctx)
+        self.events.publish("port", "precommit_delete", ctx, port, session=session)
         for model in (IPAllocation, AllowedAddressPair, ExtraDhcpOpt, PortBinding):
             session.execute(delete(model).where(model.port_id == port_id))
         session.execute(delete(Tag).where(Tag.resource_id == port_id))
@@ -402,7 +413,7 @@ class PortMixin(Ml2Base):
 
     def get_port(self, ctx: Context, port_id: str) -> dict[str, Any]:
         with self.db.reader() as session:
-            ports = resources.load_ports(session, [port_id])
+            ports = self._load_ports(session, [port_id])
         if not ports:
             raise exc.PortNotFound(port_id=port_id)
         return ports[0]
@@ -416,7 +427,7 @@ class PortMixin(Ml2Base):
                 Network.id == Port.network_id, Network.project_id == project))
         with self.db.reader() as session:
             ids = resources.port_listing().select_ids(session, filters, scope, page or Page())
-            return resources.load_ports(session, ids)
+            return self._load_ports(session, ids)
 
     def update_port_status(self, ctx: Context, port_id: str, status: str) -> bool:
         """Set a port's status (agents report devices up/down); False if unchanged or gone.
@@ -431,9 +442,14 @@ class PortMixin(Ml2Base):
                 Port.id == port_id)).first()
             if row is None or row.status == status:
                 return None, []
-            original = resources.load_ports(session, [port_id])[0]
+            original = self._load_ports(session, [port_id])[0]
             self.bump(session, Port, port_id, {"status": status})
-            port = {**original, "status": status}
+            # Read back what the bump wrote: a concurrent update may have moved the
+            # revision since ``original`` was read, so original + 1 could be stale.
+            bumped = session.execute(select(Port.revision_number, Port.updated_at).where(
+                Port.id == port_id)).one()
+            port = {**original, "status": status, "revision_number": bumped.revision_number,
+                    "updated_at": resources.timestamp(bumped.updated_at)}
             network, segments = resources.load_network(session, row.network_id)
             mech_ctx = api.PortContext(self, ctx, session, port, network or {}, segments,
                                        original)

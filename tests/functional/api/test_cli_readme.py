@@ -50,6 +50,9 @@ def test_readme_cli_commands(sqlite_server: ApiServer) -> None:
         "openstack port create --network demo --fixed-ip ip-address=10.0.0.10 demo-port"]
     assert "demo" in outputs["openstack network list --tags blue"]
     assert "revision-if-match" in outputs["openstack extension list --network"]
+    assert "22:22" in outputs["openstack security group rule list web"]
+    groups = outputs["openstack security group list"]
+    assert "web" in groups and "default" in groups
     assert sqlite_server.plugin.get_networks(_admin(), {}) == []
 
 

@@ -16,6 +16,7 @@ import pytest
 from neutrino.conf import make_conf
 from neutrino.db.api import Database
 from neutrino.plugins.ml2.plugin import Ml2Plugin
+from neutrino.plugins.registry import load_service_plugins
 from tests.conftest import ML2_TEST_CONFIG, _merge
 from tests.fixtures.servers import free_port, server_process, write_config
 from tests.functional.journal.conftest import (
@@ -51,7 +52,10 @@ def _reader(db_url: str) -> Iterator[tuple[Database, Any]]:
                                     "ml2": ML2_TEST_CONFIG["ml2"] | {"mechanism_drivers": []}})
     db = Database(db_url)
     try:
-        yield db, Ml2Plugin(conf, db)
+        plugin = Ml2Plugin(conf, db)
+        # Service plugins add to the core resources (a port's security_groups).
+        load_service_plugins(conf, db, plugin)
+        yield db, plugin
     finally:
         db.dispose()
 

@@ -1,26 +1,118 @@
 """The agent RPC over a real RabbitMQ: a real server process side, simulated agents.
 
-Each test gets its own control exchange, so tests (and other users of the broker)
-never see each other's messages.
+Each test runs in a RabbitMQ virtual host of its own (``tests.fixtures.rabbit``):
+queues are per virtual host, so a private control exchange alone would still share
+``q-plugin`` with every other consumer on the broker. While these tests run, a rogue
+server consumes ``q-plugin`` and ``q-reports-plugin`` on the default virtual host
+``/``; each test ends by checking that it received nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import oslo_messaging
 import pytest
+from oslo_config import cfg
 
-from neutrino.rpc import client
-from tests.fixtures.sim_agents import RABBIT_URL, RpcRig, rpc_rig
+from neutrino.rpc import client, topics
+from neutrino.rpc import transport as rpc_transport
+from tests.fixtures import rabbit
+from tests.fixtures.rabbit import rabbit_url  # noqa: F401 - a fixture
+from tests.fixtures.sim_agents import RpcRig, rpc_rig, wait_until
 from tests.unit.rpc import scenarios
 
 pytestmark = pytest.mark.functional
 
+PROBE = "rogue_probe"
+
+
+class RogueEndpoint:
+    """Answers any RPC method (any 1.x version) and records what it was sent."""
+
+    target = oslo_messaging.Target(version="1.99")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.received: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, method: str) -> Callable[..., None]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        def record(context: Any, **kwargs: Any) -> None:
+            with self.lock:
+                self.received.append((method, kwargs))
+        return record
+
+    def taken(self) -> list[tuple[str, dict[str, Any]]]:
+        with self.lock:
+            return list(self.received)
+
+    def stolen(self) -> list[tuple[str, dict[str, Any]]]:
+        """What it took apart from the control test's probes."""
+        return [(m, kw) for m, kw in self.taken() if m != PROBE]
+
+
+@pytest.fixture(scope="module")
+def rogue() -> Iterator[RogueEndpoint]:
+    """A competing consumer of the server's topics on the default virtual host ``/``."""
+    reason = rabbit.unavailable()
+    if reason:
+        pytest.skip(reason)
+    conf = cfg.ConfigOpts()
+    conf([], project="neutrino-rogue")
+    transport = rpc_transport.make_transport(conf, rabbit.broker_url("/"))
+    endpoint = RogueEndpoint()
+    servers = [oslo_messaging.get_rpc_server(
+        transport, oslo_messaging.Target(topic=topic, server="rogue"), [endpoint],
+        executor="threading") for topic in (topics.PLUGIN, topics.REPORTS)]
+    for server in servers:
+        server.start()
+    try:
+        yield endpoint
+    finally:
+        client.stop_servers(servers)
+        rpc_transport.cleanup(transport)
+
 
 @pytest.fixture
-def rig(sqlite_url: str) -> Iterator[RpcRig]:
-    with rpc_rig(sqlite_url, RABBIT_URL) as r:
+def rig(sqlite_url: str, rabbit_url: str,  # noqa: F811 - the fixture imported above
+        rogue: RogueEndpoint) -> Iterator[RpcRig]:
+    with rpc_rig(sqlite_url, rabbit_url) as r:
         yield r
+    assert rogue.stolen() == [], "a consumer on another virtual host got this test's RPC"
+
+
+def test_rogue_consumer_takes_calls_on_its_own_vhost(rogue: RogueEndpoint) -> None:
+    """The control: the rogue really consumes ``q-plugin`` on ``/`` while the tests run.
+
+    Several casts, because any other consumer of ``q-plugin`` on ``/`` takes turns
+    with the rogue; it must get at least one. The rigs' checks leave the probes out.
+    """
+    conf = cfg.ConfigOpts()
+    conf([], project="neutrino-rogue-control")
+    transport = rpc_transport.make_transport(conf, rabbit.broker_url("/"))
+    try:
+        rpc = oslo_messaging.get_rpc_client(
+            transport, oslo_messaging.Target(topic=topics.PLUGIN, version="1.0"))
+        for _ in range(4):
+            rpc.cast({}, PROBE, marker="control")
+        wait_until(lambda: any(m == PROBE for m, _ in rogue.taken()),
+                   what="the rogue consumer to take a probe cast on /")
+    finally:
+        rpc_transport.cleanup(transport)
+
+
+def test_private_vhost_is_made_and_removed() -> None:
+    reason = rabbit.unavailable()
+    if reason:
+        pytest.skip(reason)
+    with rabbit.private_vhost() as vhost:
+        assert rabbit.vhost_exists(vhost)
+    assert not rabbit.vhost_exists(vhost)
 
 
 def test_report_state_new_alive_revived(rig: RpcRig) -> None:

@@ -111,7 +111,7 @@ def test_wrong_types_on_networks_are_400(client, attrs):
     {"extra_dhcp_opts": [{"opt_value": "x"}]}, {"extra_dhcp_opts": [5]},
     {"binding:vnic_type": "warp"}, {"binding:profile": "x"}, {"binding:host_id": 5},
     {"device_id": None}, {"device_owner": 5}, {"binding:vif_type": "ovs"},
-    {"status": "ACTIVE"}, {"security_groups": []}, {"tags": "x"}, {"tags": [5]},
+    {"status": "ACTIVE"}, {"security_groups": ["x"]}, {"tags": "x"}, {"tags": [5]},
 ])
 def test_wrong_types_on_ports_are_400(client, attrs):
     net = network(client)

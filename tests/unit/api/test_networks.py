@@ -174,7 +174,7 @@ def test_extensions_list_and_show(client):
     aliases = {e["alias"] for e in ok(client.get("/v2.0/extensions"))["extensions"]}
     assert {"provider", "multi-provider", "binding", "pagination", "sorting",
             "standard-attr-tag", "revision-if-match", "project-id", "net-mtu"} <= aliases
-    assert "router" not in aliases and "security-group" not in aliases
+    assert "router" not in aliases
     ext = ok(client.get("/v2.0/extensions/provider"))["extension"]
     assert set(ext) == {"alias", "name", "description", "updated", "links"}
     assert_error(client.get("/v2.0/extensions/router"), 404, "ExtensionNotFound")

@@ -38,8 +38,8 @@ def test_create_shows_every_attribute(client):
     assert MAC.match(p["mac_address"])
     assert (p["status"], p["admin_state_up"], p["port_security_enabled"]) == (
         "DOWN", True, True)
-    assert (p["security_groups"], p["allowed_address_pairs"], p["extra_dhcp_opts"]) == (
-        [], [], [])
+    assert (p["allowed_address_pairs"], p["extra_dhcp_opts"]) == ([], [])
+    assert len(p["security_groups"]) == 1  # the project's default group
     assert (p["binding:host_id"], p["binding:vif_type"], p["binding:vnic_type"]) == (
         "", "unbound", "normal")
     assert (p["binding:vif_details"], p["binding:profile"]) == ({}, {})

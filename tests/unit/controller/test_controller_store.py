@@ -72,6 +72,11 @@ def test_duplicate_id_is_refused():
             "subnet nope",
         ),
         ("security_group_rule", {"id": "r", "security_group_id": "nope"}, "security_group nope"),
+        (
+            "security_group_rule",
+            {"id": "r", "security_group_id": "sg-0", "remote_group_id": "nope"},
+            "security_group nope",
+        ),
         ("floatingip", {"id": "f", "floating_network_id": "nope"}, "network nope"),
         ("router", {"id": "r", "external_gateway_info": {"network_id": "nope"}}, "network nope"),
     ],
@@ -79,6 +84,7 @@ def test_duplicate_id_is_refused():
 def test_create_refuses_missing_dependency(object_type, obj, missing):
     store = ResourceStore()
     _net(store)
+    store.create("security_group", {"id": "sg-0"})
     with pytest.raises(errors.DependencyMissing, match=missing):
         store.create(object_type, obj)
     assert store.list(object_type) == []
@@ -130,6 +136,21 @@ def test_deleting_a_security_group_drops_its_rules():
     store.create("security_group_rule", {"id": "r1", "security_group_id": "sg"})
     store.delete("security_group", "sg")
     assert store.list("security_group_rule") == []
+
+
+def test_deleting_a_group_drops_the_rules_naming_it_as_remote():
+    store = ResourceStore()
+    store.create("security_group", {"id": "web"})
+    store.create("security_group", {"id": "db"})
+    store.create("security_group_rule", {"id": "self", "security_group_id": "web",
+                                         "remote_group_id": "web"})
+    store.create("security_group_rule", {"id": "from-web", "security_group_id": "db",
+                                         "remote_group_id": "web"})
+    store.create("security_group_rule", {"id": "db-own", "security_group_id": "db"})
+    store.delete("security_group", "web")
+    assert [r["id"] for r in store.list("security_group_rule")] == ["db-own"]
+    store.delete("security_group", "db")
+    assert store.counts()["security_group_rule"] == 0
 
 
 def test_router_gateway_and_floating_network_do_not_block_network_delete():

@@ -5,22 +5,45 @@ Precommit writes a journal row with the request's own session (same transaction
 as the change); postcommit only wakes the sync workers, because a row is visible
 to them only once committed (networking-odl bug #1569986). ``initialize`` starts
 this process's sync workers and maintenance; ``stop`` ends them.
+
+Security groups are not ML2 resources: ``subscribe(events)`` (called by ML2 with
+the core plugin's ``neutrino.plugins.events.Events``) journals the security-group
+plugin's ``precommit_*`` events in the change's session and wakes the workers on
+``after_*``, the same split as precommit/postcommit.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from neutrino.db.api import Database
 from neutrino.db.models.journal import CREATE, DELETE, UPDATE
+from neutrino.journal import full_sync
+from neutrino.journal import securitygroups as sg_journal
 from neutrino.journal.client import BaseControllerClient, ControllerClient
 from neutrino.journal.journal import record_one
 from neutrino.journal.service import JournalService
 from neutrino.journal.worker import SyncSettings
+from neutrino.plugins.events import Events
 from neutrino.plugins.ml2 import driver_api as api
 
 LOG = logging.getLogger(__name__)
+
+_SG_RECORDERS: dict[str, Callable[[Any, str, dict[str, Any]], Any]] = {
+    sg_journal.SECURITY_GROUP: sg_journal.record_security_group,
+    sg_journal.SECURITY_GROUP_RULE: sg_journal.record_security_group_rule,
+}
+
+
+def _precommit_recorder(operation: str) -> Callable[..., None]:
+    """An events callback that journals ``operation`` of the event's resource."""
+    def record(resource: str, event: str, ctx: Any, current: dict[str, Any],
+               original: dict[str, Any] | None = None, *, session: Any,
+               **details: Any) -> None:
+        _SG_RECORDERS[resource](session, operation, current)
+    return record
 
 
 class SdnControllerMechanismDriver(api.MechanismDriver):
@@ -58,6 +81,19 @@ class SdnControllerMechanismDriver(api.MechanismDriver):
         if self.db is not None:
             self.db.dispose()
             self.db = None
+
+    def subscribe(self, events: Events) -> None:
+        """Journal security groups and rules from the core plugin's ``events``."""
+        for resource in _SG_RECORDERS:
+            for operation in (CREATE, UPDATE, DELETE):
+                events.subscribe(resource, f"precommit_{operation}",
+                                 _precommit_recorder(operation))
+                events.subscribe(resource, f"after_{operation}", self._wake_on_event)
+        _register_security_group_full_sync()
+        full_sync.extend_with(events.extend)
+
+    def _wake_on_event(self, *args: Any, **kwargs: Any) -> None:
+        self._wake(None)
 
     def _record(self, object_type: str, operation: str, context: Any) -> None:
         data = context.current
@@ -97,3 +133,16 @@ class SdnControllerMechanismDriver(api.MechanismDriver):
     create_network_postcommit = update_network_postcommit = delete_network_postcommit = _wake
     create_subnet_postcommit = update_subnet_postcommit = delete_subnet_postcommit = _wake
     create_port_postcommit = update_port_postcommit = delete_port_postcommit = _wake
+
+
+def _register_security_group_full_sync() -> None:
+    # The loaders build the API dicts; they belong to the security-group plugin,
+    # which is absent from a deployment that does not load it.
+    try:
+        from neutrino.plugins.securitygroups import store
+    except ImportError:
+        return
+    from neutrino.db.models import SecurityGroup, SecurityGroupRule
+
+    sg_journal.register_full_sync(SecurityGroup, store.load_groups, SecurityGroupRule,
+                                  store.load_rules)

@@ -1,0 +1,1 @@
+"""The security-group service plugin: groups, rules, the default group, port bindings."""
