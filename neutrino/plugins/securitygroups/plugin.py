@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
 from neutrino.apidef import securitygroup as sg
-from neutrino.context import Context
+from neutrino.context import Context, admin_context
 from neutrino.db.base import utcnow
 from neutrino.db.models import (
     DefaultSecurityGroup,
@@ -27,6 +27,7 @@ from neutrino.db.models import (
     Tag,
 )
 from neutrino.db.query import Page
+from neutrino.journal import securitygroups as sg_journal
 from neutrino.plugins.base import ServicePlugin
 from neutrino.plugins.securitygroups import ports as sg_ports
 from neutrino.plugins.securitygroups import rules as sg_rules
@@ -57,6 +58,9 @@ class Plugin(ServicePlugin):
         super().__init__(conf, db, core_plugin)
         self.events = core_plugin.events
         sg_ports.register(self.events, self.ensure_default_in)
+        # A journal full sync re-records every group, then every rule, before networks.
+        sg_journal.register_full_sync(SecurityGroup, store.load_groups, SecurityGroupRule,
+                                      store.load_rules)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -66,9 +70,23 @@ class Plugin(ServicePlugin):
                 return fn(session)
         return self.db.retrying(attempt)
 
-    @staticmethod
-    def ensure_default_in(session: Session, project: str) -> str:
-        return store.ensure_default(session, project)
+    def ensure_default_in(self, session: Session, project: str) -> str:
+        """The project's default group, made in ``session``'s transaction if missing.
+
+        A group made here is announced like any created group (``precommit_create``,
+        in the transaction): the SDN controller's journal must hear of it too.
+        """
+        return self._ensure_default(session, project)[0]
+
+    def _ensure_default(self, session: Session,
+                        project: str) -> tuple[str, dict[str, Any] | None]:
+        group_id, created = store.ensure_default(session, project)
+        if not created:
+            return group_id, None
+        group = self._group(session, group_id)
+        self.events.publish("security_group", "precommit_create", admin_context(), group,
+                            session=session)
+        return group_id, group
 
     def ensure_default(self, project: str | None) -> str | None:
         """The project's default group, created in its own transaction if missing."""
@@ -78,8 +96,10 @@ class Plugin(ServicePlugin):
             found = store.default_group_id(session, project)
         if found is not None:
             return found
-        group_id: str = self._write(lambda s: store.ensure_default(s, project))
-        return group_id
+        group_id, made = self._write(lambda s: self._ensure_default(s, project))
+        if made is not None:
+            self.events.publish("security_group", "after_create", admin_context(), made)
+        return str(group_id)
 
     def _group(self, session: Session, group_id: str) -> dict[str, Any]:
         groups = store.load_groups(session, [group_id])

@@ -212,8 +212,9 @@ def default_group_id(session: Session, project: str, locking: bool = False) -> s
     return session.execute(query).scalar()
 
 
-def ensure_default(session: Session, project: str) -> str:
-    """The project's ``default`` group, created (with Neutron's rules) if missing.
+def ensure_default(session: Session, project: str) -> tuple[str, bool]:
+    """The project's ``default`` group, created (with Neutron's rules) if missing, and
+    whether this call created it.
 
     The insert runs in a savepoint: when a concurrent request creates it first,
     the primary key on ``default_security_group.project_id`` refuses ours, the
@@ -221,7 +222,7 @@ def ensure_default(session: Session, project: str) -> str:
     """
     found = default_group_id(session, project)
     if found is not None:
-        return found
+        return found, False
     try:
         with session.begin_nested():
             group_id = insert_group(session, {"project_id": project, "name": sg.DEFAULT_NAME,
@@ -229,12 +230,12 @@ def ensure_default(session: Session, project: str) -> str:
                                     default=True)
             session.connection().execute(insert(table_of(DefaultSecurityGroup)), {
                 "project_id": project, "security_group_id": group_id})
-        return group_id
+        return group_id, True
     except IntegrityError:
         found = default_group_id(session, project, locking=True)
         if found is None:
             raise
-        return found
+        return found, False
 
 
 # --- ports ---------------------------------------------------------------------------

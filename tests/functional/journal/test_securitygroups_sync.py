@@ -43,6 +43,15 @@ def test_groups_and_rules_are_synced_and_restored(backend_url, controller, ctl):
                        "the group's rules in the controller")
             assert store.get("security_group", web["id"])["name"] == "web"
             assert store.get("security_group_rule", ssh["id"])["port_range_min"] == 22
+            # The project's default group, made implicitly by the first request, is
+            # journaled like any group, with its rules (no full sync needed).
+            member = {"X-Project-Id": "p-journal", "X-Roles": "member"}
+            default = next(g for g in _ok(http.get("/v2.0/security-groups", headers=member),
+                                          200)["security_groups"] if g["name"] == "default")
+            default_rules = {r["id"] for r in default["security_group_rules"]}
+            wait_until(lambda: default_rules <= _held(store, "security_group_rule"), 30,
+                       "the default group's rules in the controller")
+            assert store.get("security_group", default["id"])["name"] == "default"
 
             # A wiped controller gets every group and rule back from the full sync,
             # the project's default group (made implicitly) included.

@@ -89,7 +89,6 @@ class SdnControllerMechanismDriver(api.MechanismDriver):
                 events.subscribe(resource, f"precommit_{operation}",
                                  _precommit_recorder(operation))
                 events.subscribe(resource, f"after_{operation}", self._wake_on_event)
-        _register_security_group_full_sync()
         full_sync.extend_with(events.extend)
 
     def _wake_on_event(self, *args: Any, **kwargs: Any) -> None:
@@ -135,14 +134,3 @@ class SdnControllerMechanismDriver(api.MechanismDriver):
     create_port_postcommit = update_port_postcommit = delete_port_postcommit = _wake
 
 
-def _register_security_group_full_sync() -> None:
-    # The loaders build the API dicts; they belong to the security-group plugin,
-    # which is absent from a deployment that does not load it.
-    try:
-        from neutrino.plugins.securitygroups import store
-    except ImportError:
-        return
-    from neutrino.db.models import SecurityGroup, SecurityGroupRule
-
-    sg_journal.register_full_sync(SecurityGroup, store.load_groups, SecurityGroupRule,
-                                  store.load_rules)
