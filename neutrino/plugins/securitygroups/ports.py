@@ -91,6 +91,13 @@ class PortGroups:
             store.set_port_groups(session, current["id"], groups)
         current["security_groups"] = groups
 
+    def on_network_create(self, resource: str, event: str, ctx: Context,
+                          current: dict[str, Any], original: dict[str, Any] | None,
+                          session: Session, **details: Any) -> None:
+        """A project's first network makes its default group, as in Neutron."""
+        if current.get("project_id"):
+            self.ensure_default(session, current["project_id"])
+
     @staticmethod
     def on_delete(resource: str, event: str, ctx: Context, current: dict[str, Any],
                   original: dict[str, Any] | None, session: Session, **details: Any) -> None:
@@ -105,4 +112,5 @@ def register(events: Events, ensure_default: EnsureDefault) -> PortGroups:
     events.subscribe("port", "precommit_create", groups.on_create)
     events.subscribe("port", "precommit_update", groups.on_update)
     events.subscribe("port", "precommit_delete", groups.on_delete)
+    events.subscribe("network", "precommit_create", groups.on_network_create)
     return groups

@@ -504,3 +504,18 @@ def test_a_precommit_refusal_rolls_the_change_back(sqlite_server: Any) -> None:
         assert_error(http.post("/v2.0/security-groups", json={"security_group": {
             "name": "nope"}}), 409)
         assert [g["name"] for g in groups(http)] == ["default"]
+
+
+def test_the_first_network_of_a_project_creates_its_default_group(
+        client: httpx.Client, unique: str) -> None:
+    project = f"netfirst-{unique}"
+    # read as the admin with a filter: a project's own GET would make the group itself
+    assert ok(client.get("/v2.0/security-groups", params={"project_id": project}))[
+        "security_groups"] == []
+    network(client, project_id=project)
+    listed = ok(client.get("/v2.0/security-groups", params={"project_id": project}))
+    assert [g["name"] for g in listed["security_groups"]] == ["default"]
+    network(client, project_id=project)
+    again = ok(client.get("/v2.0/security-groups", params={"project_id": project}))
+    assert [g["id"] for g in again["security_groups"]] == \
+        [g["id"] for g in listed["security_groups"]]
