@@ -12,6 +12,8 @@ if [[ "${1:-}" == "--system" ]]; then
     need=()
     command -v ovs-vsctl >/dev/null || need+=(openvswitch-switch)
     command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+    command -v dhcp_release >/dev/null || need+=(dnsmasq-utils)  # DHCP agent: lease release
+    command -v busybox >/dev/null || need+=(busybox)  # udhcpc: the DHCP client of test VMs
     command -v ping >/dev/null || need+=(iputils-ping)
     command -v ip >/dev/null || need+=(iproute2)
     if (( ${#need[@]} )); then

@@ -1,0 +1,1 @@
+"""Linux plumbing for the agents: namespaces, links, addresses, routes, sysctls."""
