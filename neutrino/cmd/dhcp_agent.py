@@ -36,7 +36,7 @@ def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
     if owned:
         transport = make_transport(conf)
     devices = DhcpDevices(OvsInterfaceDriver(api, config.integration_bridge),
-                          config.confs_dir)
+                          config.confs_dir, config.metadata_proxy_socket)
     agent = DhcpAgent(config, RpcDhcpPluginApi(transport, config.host,
                                                float(conf.rpc_response_timeout)),
                       devices, RpcStateReportApi(transport, timeout=config.report_interval))

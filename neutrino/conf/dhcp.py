@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
-from neutrino.conf import ConfigError, _file_setting, agent, make_conf
+from neutrino.conf import ConfigError, _file_setting, agent, make_conf, metadata
 
 # What neutron.conf says about DHCP (read by the server too).
 NEUTRON_OPTS = [
@@ -81,6 +81,7 @@ def register(conf: cfg.ConfigOpts) -> None:
     _register_missing(conf, NEUTRON_OPTS)
     _register_missing(conf, DHCP_AGENT_OPTS)
     _register_missing(conf, REPORT_OPTS, group="agent")
+    metadata.register_shared(conf)  # metadata_proxy_socket, for the namespaces' proxies
 
 
 def make_dhcp_agent_conf(args: Sequence[str] = (), *, prog: str = "neutrino-dhcp-agent",

@@ -65,7 +65,7 @@ def test_options_accepted_but_not_implemented_are_warned_once_each(
     conf_file = tmp_path / "neutron.conf"
     conf_file.write_text(
         "[DEFAULT]\ncore_plugin = ml2\nrouter_distributed = true\n"
-        "[nova]\nregion_name = RegionOne\n"
+        "[placement]\nregion_name = RegionOne\n"
         "[oslo_concurrency]\nlock_path = /var/lib/neutron/tmp\n"
         "[keystone_authtoken]\nauth_url = http://keystone:5000/v3\n"
         "[database]\nconnection = sqlite://\nmax_retries = 3\nslave_connection = x\n")
@@ -77,6 +77,6 @@ def test_options_accepted_but_not_implemented_are_warned_once_each(
     # are not reported; each ignored option is, once, with its file and section.
     assert warned == sorted(
         f"{path}: [{section}] {name} is accepted but not implemented by Neutrino; ignored"
-        for section, name in (("DEFAULT", "router_distributed"), ("nova", "region_name"),
+        for section, name in (("DEFAULT", "router_distributed"), ("placement", "region_name"),
                               ("oslo_concurrency", "lock_path"),
                               ("database", "slave_connection")))

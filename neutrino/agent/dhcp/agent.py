@@ -10,7 +10,7 @@ edit the model directly, without a call; then each changed network's desired sta
 ports newly in a host file are reported with ``dhcp_ready_on_ports``.
 
 As in Neutron, a network that fails is retried ``resync_interval`` later (only it, and
-only after a failure); a dnsmasq found dead is started again.
+only after a failure); a dnsmasq or metadata proxy found dead is started again.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class DhcpAgent(DeviceAgent):
                         int(self._wall()))
         previous = self.applied.get(network.id)
         if dataclasses.replace(state, leases="") == _no_leases(previous) \
-                and self.devices.alive(network.id):
+                and self.devices.alive(network.id, state.metadata):
             return network, state
         outcome = self.devices.apply(state, previous)
         self._emit("network_applied", {"network_id": network.id, "dnsmasq": outcome})
@@ -237,19 +237,20 @@ class DhcpAgent(DeviceAgent):
         self._dirty.update(network_ids)
 
     def _on_dnsmasq_died(self, network_id: str) -> None:
-        LOG.warning("%s: dnsmasq of network %s died; restarting it", self.host, network_id)
+        LOG.warning("%s: dnsmasq or metadata proxy of network %s died; restarting it",
+                    self.host, network_id)
         self.applied.pop(network_id, None)
         self._changed.add(network_id)
 
     def _idle_events(self) -> list[Event]:
-        """Networks due for a retry, and networks whose dnsmasq is gone."""
+        """Networks due for a retry, and networks whose dnsmasq (or proxy) is gone."""
         now = self._clock()
         due = [n for n, when in self._failed.items() if when <= now]
         for network_id in due:
             del self._failed[network_id]
         events: list[Event] = [("retry_networks", {"network_ids": due})] if due else []
-        events += [("dnsmasq_died", {"network_id": n}) for n in list(self.applied)
-                   if not self.devices.alive(n)]
+        events += [("dnsmasq_died", {"network_id": n}) for n, state in self.applied.items()
+                   if not self.devices.alive(n, state.metadata)]
         return events
 
     # heartbeat -------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ class DhcpAgentConfig:
     check_interval: float = 1.0  # how often dead dnsmasq processes are looked for
     dhcp_driver: str = "neutron.agent.linux.dhcp.Dnsmasq"
     log_agent_heartbeats: bool = False
+    # the metadata agent's socket, where the namespaces' metadata proxies forward to
+    metadata_proxy_socket: Path | None = None
 
     @classmethod
     def from_conf(cls, conf: Any) -> DhcpAgentConfig:
@@ -42,4 +44,5 @@ class DhcpAgentConfig:
                    resync_interval=float(conf.resync_interval),
                    report_interval=float(conf.agent.report_interval),
                    dhcp_driver=conf.dhcp_driver,
-                   log_agent_heartbeats=conf.agent.log_agent_heartbeats)
+                   log_agent_heartbeats=conf.agent.log_agent_heartbeats,
+                   metadata_proxy_socket=Path(conf.metadata_proxy_socket).absolute())

@@ -1,9 +1,10 @@
 """The DHCP agent's device adapter: makes a ``NetworkState`` true on the host, or undoes it.
 
 Namespace, then the device on br-int (moved into the namespace, addressed), the default
-route, then dnsmasq (files, start/restart/SIGHUP) and the release of leases whose address
-left the host file. Every step is create-if-missing, so applying one state twice does
-nothing the second time.
+route, then dnsmasq (files, start/restart/SIGHUP), the metadata proxy when the network
+serves metadata (started if missing, stopped when no longer wanted) and the release of
+leases whose address left the host file. Every step is create-if-missing, so applying
+one state twice does nothing the second time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from neutrino.agent.dhcp.interface import device_name
 from neutrino.agent.dhcp.process import DnsmasqProcess, leased
 from neutrino.agent.dhcp.state import NetworkState, namespace_name
 from neutrino.agent.linux import ip_lib
+from neutrino.agent.metadata.process import MetadataProxyProcess, proxy_command
 
 LOG = logging.getLogger(__name__)
 
@@ -30,9 +32,11 @@ class InterfaceDriver(Protocol):
 class DhcpDevices:
     """Namespaces, DHCP devices and dnsmasq processes of the networks under ``confs_dir``."""
 
-    def __init__(self, driver: InterfaceDriver, confs_dir: Path) -> None:
+    def __init__(self, driver: InterfaceDriver, confs_dir: Path,
+                 metadata_socket: Path | None = None) -> None:
         self.driver = driver
         self.confs_dir = confs_dir
+        self.metadata_socket = metadata_socket
 
     def apply(self, state: NetworkState, previous: NetworkState | None) -> str:
         """Converge one network; dnsmasq's outcome ('unchanged', 'reloaded', 'started')."""
@@ -44,19 +48,32 @@ class DhcpDevices:
         ip_lib.set_default_gateway(state.gateway, state.interface, state.namespace)
         process = self._process(state.network_id, state.interface)
         outcome = process.apply(state.cmdline, dict(state.files), state.leases)
+        self._apply_proxy(state)
         if previous is not None:
             gone = (previous.allocations - state.allocations) & leased(state.conf_dir)
             if gone:
                 process.release(gone)
         return outcome
 
-    def alive(self, network_id: str) -> bool:
+    def _apply_proxy(self, state: NetworkState) -> None:
+        proxy = self._proxy(state.network_id)
+        if not (state.metadata and self.metadata_socket):
+            proxy.stop()
+            return
+        proxy.ensure(proxy_command(self.metadata_socket, proxy.pid_file,
+                                   network_id=state.network_id))
+
+    def alive(self, network_id: str, metadata: bool = False) -> bool:
+        """dnsmasq runs (and the metadata proxy, when ``metadata`` says there is one)."""
+        if metadata and self.metadata_socket and not self._proxy(network_id).alive():
+            return False
         return self._process(network_id, "").alive()
 
     def remove(self, network_id: str, port_id: str | None) -> None:
-        """Stop dnsmasq, unplug the device, delete the namespace and the network's files."""
+        """Stop the proxy and dnsmasq, unplug the device, delete the namespace and files."""
         namespace = namespace_name(network_id)
         interface = device_name(port_id) if port_id else _interface(self.confs_dir / network_id)
+        self._proxy(network_id).stop()
         self._process(network_id, interface).stop()
         if interface:
             self.driver.unplug(interface, namespace)
@@ -69,6 +86,10 @@ class DhcpDevices:
                     if (self.confs_dir / name).is_dir()}
         except FileNotFoundError:
             return set()
+
+    def _proxy(self, network_id: str) -> MetadataProxyProcess:
+        return MetadataProxyProcess(namespace_name(network_id),
+                                    self.confs_dir / network_id / "metadata_proxy.pid")
 
     def _process(self, network_id: str, interface: str) -> DnsmasqProcess:
         return DnsmasqProcess(self.confs_dir / network_id, namespace_name(network_id),

@@ -3,7 +3,8 @@
 :func:`desired` turns a network, its DHCP port and the settings into everything the
 device adapter (``devices``) must make true: the namespace, the device and its addresses,
 the default route, dnsmasq's command line and files, and the addresses dnsmasq hands out
-(whose disappearance means a lease to release).
+(whose disappearance means a lease to release), and whether the namespace runs a
+metadata proxy.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class NetworkState:
     allocations: frozenset[tuple[str, str]]  # (ip, mac) in the host file
     ports: frozenset[str]  # ids of the ports in the host file
     leases: str  # the lease file a fresh dnsmasq starts from
+    metadata: bool = False  # a metadata proxy listens on 169.254.169.254:80 in the namespace
 
 
 def desired(network: Network, port: Port, settings: dnsmasq.Settings,
@@ -78,7 +80,8 @@ def desired(network: Network, port: Port, settings: dnsmasq.Settings,
                ("opts", dnsmasq.opts_file(network, settings, port))),
         allocations=frozenset((ip, p.mac_address) for p, _s, ip in allocations),
         ports=frozenset(p.id for p, _s, _ip in allocations),
-        leases=dnsmasq.leases_file(network, settings, now))
+        leases=dnsmasq.leases_file(network, settings, now),
+        metadata=serves_metadata(network, settings))
 
 
 def device_addresses(network: Network, port: Port, settings: dnsmasq.Settings

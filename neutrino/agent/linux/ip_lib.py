@@ -145,7 +145,9 @@ def _addresses(ip: IPRoute, index: int) -> set[str]:
     found = set()
     for msg in ip.get_addr(index=index):
         address = msg.get_attr("IFA_ADDRESS")
-        if not ipaddress.ip_address(address).is_link_local:
+        parsed = ipaddress.ip_address(address)
+        # only IPv6's fe80:: are the kernel's; IPv4 169.254.169.254 (metadata) is ours
+        if not (parsed.version == 6 and parsed.is_link_local):
             found.add(f"{address}/{msg['prefixlen']}")
     return found
 

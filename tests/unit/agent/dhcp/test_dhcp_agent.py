@@ -28,7 +28,7 @@ class MemoryDevices:
         self.dead.discard(state.network_id)
         return "started"
 
-    def alive(self, network_id: str) -> bool:
+    def alive(self, network_id: str, metadata: bool = False) -> bool:
         return network_id in self.states and network_id not in self.dead
 
     def remove(self, network_id: str, port_id: str | None) -> None:
