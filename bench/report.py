@@ -1,8 +1,14 @@
-"""Percentiles of measured durations, as the benchmarks print them."""
+"""What the benchmarks print: percentiles of measured durations, progress on stderr."""
 
 from __future__ import annotations
 
 import statistics
+import sys
+
+
+def log(message: str) -> None:
+    """A progress line on stderr (stdout carries only the JSON result)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def percentiles_ms(values: list[float]) -> dict[str, float]:
