@@ -8,13 +8,11 @@ DHCP ports into the OVS named by ``[ovs] ovsdb_connection`` and talks to the ser
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from neutrino.cmd.ovs_agent import _Closer, stop
+from neutrino.cmd.common import Closer, run_agent
 
 LOG = logging.getLogger("neutrino.cmd.dhcp_agent")
 
@@ -41,44 +39,18 @@ def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
                                                float(conf.rpc_response_timeout)),
                       devices, RpcStateReportApi(transport, timeout=config.report_interval))
     agent.start()
-    closers = [start_consumer(transport, config.host, agent), _Closer(close_ovsdb_api, api)]
+    closers = [start_consumer(transport, config.host, agent), Closer(close_ovsdb_api, api)]
     if owned:
-        closers.append(_Closer(transport.cleanup))
+        closers.append(Closer(transport.cleanup))
     return agent, closers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the agent until SIGTERM/SIGINT (as the console script, exit right after)."""
-    code = _main(argv)
-    if argv is None:
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    from neutrino.cmd.common import setup_logging
-    from neutrino.conf import ConfigError
     from neutrino.conf.dhcp import make_dhcp_agent_conf
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        conf = make_dhcp_agent_conf(args)
-    except ConfigError as exc:
-        print(f"neutrino-dhcp-agent: {exc}", file=sys.stderr)
-        return 2
-    setup_logging(conf)
-    agent, resources = build(conf)
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop(timeout=0))
-    signal.signal(signal.SIGINT, lambda *_: agent.stop(timeout=0))
-    LOG.info("neutrino-dhcp-agent started on host %s (state in %s)", conf.host,
-             agent.config.confs_dir)
-    try:
-        agent.wait()
-    finally:
-        stop(agent, resources)
-    return 0
+    return run_agent("neutrino-dhcp-agent", argv, make_dhcp_agent_conf, build,
+                     lambda conf, agent: f"state in {agent.config.confs_dir}")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,11 @@ Listens on ``metadata_proxy_socket``, finds ports through the server over
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from neutrino.cmd.ovs_agent import _Closer, stop
+from neutrino.cmd.common import Closer, run_agent
 
 LOG = logging.getLogger("neutrino.cmd.metadata_agent")
 
@@ -35,41 +33,15 @@ def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
                                                        float(conf.rpc_response_timeout)),
                           RpcStateReportApi(transport, timeout=config.report_interval))
     agent.start()
-    return agent, [_Closer(transport.cleanup)] if owned else []
+    return agent, [Closer(transport.cleanup)] if owned else []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the agent until SIGTERM/SIGINT (as the console script, exit right after)."""
-    code = _main(argv)
-    if argv is None:
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    from neutrino.cmd.common import setup_logging
-    from neutrino.conf import ConfigError
     from neutrino.conf.metadata import make_metadata_agent_conf
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        conf = make_metadata_agent_conf(args)
-    except ConfigError as exc:
-        print(f"neutrino-metadata-agent: {exc}", file=sys.stderr)
-        return 2
-    setup_logging(conf)
-    agent, resources = build(conf)
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop(timeout=0))
-    signal.signal(signal.SIGINT, lambda *_: agent.stop(timeout=0))
-    LOG.info("neutrino-metadata-agent started on host %s, listening on %s", conf.host,
-             agent.config.socket_path)
-    try:
-        agent.wait()
-    finally:
-        stop(agent, resources)
-    return 0
+    return run_agent("neutrino-metadata-agent", argv, make_metadata_agent_conf, build,
+                     lambda conf, agent: f"listening on {agent.config.socket_path}")
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from neutrino.cmd.common import Closer, run_agent, stop_agent
 
 LOG = logging.getLogger("neutrino.cmd.ovs_agent")
 
@@ -65,67 +66,24 @@ def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
     monitor = VifMonitor(connection, agent.vif_changed,
                          bridge=config.topology.integration_bridge)
     monitor.start()
-    closers = [monitor, consumers, _Closer(close_ovsdb_api, api)]
+    closers = [monitor, consumers, Closer(close_ovsdb_api, api)]
     if owned:
-        closers.append(_Closer(transport.cleanup))
+        closers.append(Closer(transport.cleanup))
     return agent, closers
 
 
-class _Closer:
-    def __init__(self, fn: Any, *args: Any) -> None:
-        self._fn, self._args = fn, args
-
-    def stop(self) -> None:
-        self._fn(*self._args)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the agent until SIGTERM/SIGINT.
-
-    Called as the console script (``argv`` None), the process exits as soon as the agent
-    has stopped: oslo.messaging's executor leaves non-daemon worker threads behind that
-    would otherwise keep the interpreter alive for many seconds.
-    """
-    code = _main(argv)
-    if argv is None:
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    from neutrino.cmd.common import setup_logging
-    from neutrino.conf import ConfigError
+    """Run the agent until SIGTERM/SIGINT (as the console script, exit right after)."""
     from neutrino.conf.agent import make_agent_conf
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        conf = make_agent_conf(args)
-    except ConfigError as exc:
-        print(f"neutrino-ovs-agent: {exc}", file=sys.stderr)
-        return 2
-    setup_logging(conf)
-    agent, resources = build(conf)
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop(timeout=0))
-    signal.signal(signal.SIGINT, lambda *_: agent.stop(timeout=0))
-    LOG.info("neutrino-ovs-agent started on host %s (cookie %#x, firewall %s)", conf.host,
-             agent.cookie, agent.config.firewall_driver)
-    try:
-        agent.wait()
-    finally:
-        stop(agent, resources)
-    return 0
+    return run_agent("neutrino-ovs-agent", argv, make_agent_conf, build,
+                     lambda conf, agent: f"cookie {agent.cookie:#x}, firewall "
+                                         f"{agent.config.firewall_driver}")
 
 
 def stop(agent: Any, resources: list[Any]) -> None:
     """Stop the agent, then what ``build`` made for it (monitor, consumers, OVSDB)."""
-    agent.stop()
-    for resource in resources:
-        try:
-            resource.stop()
-        except Exception:  # keep stopping the others
-            LOG.exception("stopping %s failed", resource)
+    stop_agent(agent, resources)
 
 
 if __name__ == "__main__":
