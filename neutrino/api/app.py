@@ -178,9 +178,11 @@ class _SubCollection:
     over the plugin with the parent id bound, once the parent is known visible."""
 
     def __init__(self, parent: ResourceController, resource: attributes.Resource,
-                 plugin: Any, policy: Policy, conf: Any, lookup: Any) -> None:
+                 plugin: Any, policy: Policy, conf: Any, lookup: Any,
+                 plain_create: bool = False) -> None:
         self.parent = parent
         self.resource = resource
+        self.plain_create = plain_create
         self.plugin = plugin
         self.policy, self.conf, self.lookup = policy, conf, lookup
 
@@ -195,7 +197,26 @@ class _SubCollection:
         self._controller(req, resource_id).on_get_collection(req, resp)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        if self.plain_create:
+            self._post_plain(req, resp, resource_id)
+            return
         self._controller(req, resource_id).on_post_collection(req, resp)
+
+    def _post_plain(self, req: falcon.Request, resp: falcon.Response,
+                    resource_id: str) -> None:
+        ctx: Context = req.context.neutron
+        self.parent.fetch_visible(ctx, resource_id)
+        body = read_json(req)
+        if not isinstance(body, dict):
+            raise exc.HTTPBadRequest(msg="Request body must be a JSON object")
+        rule = self.resource.policy_member or self.resource.member
+        self.policy.enforce(ctx, f"create_{rule}", body)
+        create = getattr(self.plugin, f"create_{self.parent.member}_{self.resource.member}")
+        result = create(ctx, resource_id, body)
+        send(resp, 201, result)
+        if result is None:  # Neutron answers a JSON null; clients parse the body
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = b"null"
 
     def on_get_member(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
                       sub_id: str) -> None:
@@ -210,20 +231,39 @@ class _SubCollection:
         self._controller(req, resource_id).on_delete(req, resp, sub_id)
 
 
+class _PluginRoute:
+    """A plugin's own ``Route``: its handlers behind Falcon's ``on_<method>`` responders."""
+
+    def __init__(self, route: Any) -> None:
+        for method, handler in route.handlers.items():
+            setattr(self, f"on_{method.lower()}", self._responder(method, handler))
+
+    @staticmethod
+    def _responder(method: str, handler: Any) -> Callable[..., None]:
+        def respond(req: falcon.Request, resp: falcon.Response, **fields: str) -> None:
+            body = read_json(req) if method in ("PUT", "POST") else None
+            status, payload = handler(req.context.neutron, body, **fields)
+            send(resp, status, payload)
+        return respond
+
+
 def _add_service_routes(app: falcon.App, service: Any,
                         controllers: dict[str, ResourceController], policy: Policy,
                         conf: Any, lookup: Any) -> None:
-    """Routes of a service plugin's member actions and sub-resources."""
+    """Routes of a service plugin's member actions, sub-resources and own ``routes``."""
     for collection, actions in getattr(service, "member_actions", {}).items():
         for action in actions:
             app.add_route(f"/v2.0/{collection}/{{resource_id}}/{action}",
                           _Action(controllers[collection], action))
     for sub in getattr(service, "sub_resources", ()):
         route = _SubCollection(controllers[sub.parent], sub.resource, service, policy,
-                               conf, lookup)
-        base = f"/v2.0/{sub.parent}/{{resource_id}}/{sub.resource.collection}"
+                               conf, lookup, sub.plain_create)
+        base = f"/v2.0/{sub.parent}/{{resource_id}}/{sub.resource.url}"
         app.add_route(base, route)
         app.add_route(f"{base}/{{sub_id}}", route, suffix="member")
+    routes = getattr(service, "routes", None)
+    for extra in routes(policy) if routes is not None else ():
+        app.add_route(f"/v2.0/{extra.path}", _PluginRoute(extra))
 
 
 @dataclasses.dataclass

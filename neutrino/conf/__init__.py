@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 
-from neutrino.conf import common, database, journal, ml2, rpc
+from neutrino.conf import common, database, dhcp_scheduler, journal, ml2, nova, rpc
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ def register_all(conf: cfg.ConfigOpts) -> None:
     ml2.register(conf)
     journal.register(conf)
     rpc.register(conf)
+    dhcp_scheduler.register(conf)
+    nova.register(conf)
 
 
 def make_conf(args: Sequence[str] = (), *, prog: str = "neutrino-server",

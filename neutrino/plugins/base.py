@@ -29,6 +29,8 @@ A service plugin is found by entry point (``neutrino.service_plugins``) and name
   works.
 - ``policy_rules``: default rules, overridable by the policy file.
 - ``tag_models``: ``{collection: model}`` for the tags sub-resource.
+- ``routes(policy)``: URLs that fit no collection, served by the plugin's own handlers
+  (``/v2.0/quotas/{project_id}/details``); see ``Route``.
 
 Plugins observe and refuse each other's changes through ``core_plugin.events``
 (``neutrino.plugins.events``), never by importing each other's internals.
@@ -37,6 +39,7 @@ Plugins observe and refuse each other's changes through ``core_plugin.events``
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from neutrino.apidef.attributes import Resource
@@ -49,6 +52,29 @@ class SubResource:
 
     parent: str
     resource: Resource
+    # POST takes the item itself, not ``{member: item}``, and answers the plugin's
+    # reply as it is: Neutron's scheduler extensions (``POST …/dhcp-networks``
+    # ``{"network_id": …}``) are shaped so.
+    plain_create: bool = False
+
+
+# handler(ctx, body, **url fields) -> (HTTP status, payload or None)
+Handler = Callable[..., tuple[int, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """A URL under ``/v2.0/`` that a plugin serves itself, for what is no collection.
+
+    ``path`` is a Falcon template (``quotas/{project_id}/default``); ``handlers`` maps
+    an HTTP method to ``handler(ctx, body, **fields)``, ``body`` being the parsed JSON
+    of a PUT or POST (``None`` otherwise). The handler authorises with the policy
+    given to ``routes`` and raises ``NeutronException``s; the API layer reads the body,
+    sends the reply and turns errors into NeutronError bodies as for any resource.
+    """
+
+    path: str
+    handlers: Mapping[str, Handler]
 
 
 class ServicePlugin:
@@ -66,6 +92,11 @@ class ServicePlugin:
         self.conf = conf
         self.db = db
         self.core_plugin = core_plugin
+
+    def routes(self, policy: Any) -> list[Route]:
+        """Extra URLs with their handlers; ``policy.enforce(ctx, rule, target)`` raises
+        ``PolicyNotAuthorized``. None by default."""
+        return []
 
     def stop(self) -> None:
         """Stop whatever the plugin runs in the background; nothing by default."""

@@ -26,6 +26,7 @@ from neutrino.context import Context, admin_context
 from neutrino.db import l2pop as l2pop_db
 from neutrino.plugins.ml2 import driver_api as api
 from neutrino.rpc import callbacks, client, notifiers, topics
+from neutrino.rpc import metadata as metadata_rpc
 from neutrino.rpc import securitygroups as sg_rpc
 from neutrino.rpc import transport as rpc_transport
 
@@ -52,9 +53,12 @@ class RpcService:
         self.callbacks = callbacks.RpcCallbacks(core_plugin, self.notifier, self.l2pop)
         self.sg_notifier = sg_rpc.SecurityGroupAgentNotifier(self.caster)
         self.sg_callbacks = sg_rpc.SecurityGroupServerRpcCallback(core_plugin.db)
+        self.metadata_callbacks = metadata_rpc.MetadataRpcCallback(core_plugin)
         self.reports = callbacks.StateReportCallbacks(core_plugin, conf.agent_down_time,
                                                       on_return=self.agent_returned)
         self._servers: list[Any] = []
+        # More q-plugin endpoints that service plugins bring (``attach_rpc``: DHCP).
+        self.plugin_endpoints: list[Any] = []
         self._subscribe()
 
     # --- wiring ----------------------------------------------------------------------
@@ -120,7 +124,8 @@ class RpcService:
         if self._servers:
             return
         host = self.conf.host
-        plugin = [self.callbacks, self.sg_callbacks]
+        plugin = [self.callbacks, self.sg_callbacks, self.metadata_callbacks,
+                  *self.plugin_endpoints]
         plan = [(topics.PLUGIN, plugin), (topics.REPORTS, [self.reports])]
         if not self.conf.rpc_state_report_workers:
             plan = [(topics.PLUGIN, [*plugin, self.reports])]
@@ -175,6 +180,8 @@ def attach(server: Any, transport: oslo_messaging.Transport | None = None,
         for plugin in getattr(server, "service_plugins", []):
             if hasattr(plugin, "attach_notifier"):
                 plugin.attach_notifier(service.notifier)
+            if hasattr(plugin, "attach_rpc"):
+                service.plugin_endpoints.extend(plugin.attach_rpc(service))
     if start and server.conf.rpc_workers:
         service.start()
     return service

@@ -8,6 +8,7 @@ from neutrino.db.models.allocations import (  # noqa: F401
     VlanAllocation,
     VxlanAllocation,
 )
+from neutrino.db.models.dhcp import NetworkDhcpAgentBinding, ProvisioningBlock  # noqa: F401
 from neutrino.db.models.journal import JournalAttempt, JournalDependency, JournalEntry, JournalTask  # noqa: F401,E501
 from neutrino.db.models.network import Network, NetworkSegment  # noqa: F401
 from neutrino.db.models.port import (  # noqa: F401

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
+from neutrino.common import constants as const
 from neutrino.context import Context
-from neutrino.db import ipam, resources
+from neutrino.db import ipam, provisioning, resources
 from neutrino.db.api import RetryRequest
 from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import (
@@ -29,6 +30,9 @@ from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
 from neutrino.plugins.ml2.base import Ml2Base, check_write, specified
 from neutrino.plugins.ml2.subnets import ROUTER_OWNERS
+
+# A status change: (the port as it is now, its status before).
+Changed = tuple[dict[str, Any], str]
 
 # Statements of the hot paths, built once.
 _INSERT_PORT = insert(table_of(Port))
@@ -436,28 +440,69 @@ class PortMixin(Ml2Base):
         (precommit in the transaction, postcommit after it), so an SDN controller
         hears of it too. The after_update event carries ``original=None``: the RPC
         layer tells status changes apart from API updates by that.
+
+        ACTIVE is the L2 agent's half of the port's provisioning: while another
+        entity (a DHCP agent) still blocks the port it goes to BUILD instead, and
+        that entity's ``provisioning_complete`` makes it ACTIVE (False is returned).
         """
-        def in_tx(session: Session) -> tuple[dict[str, Any] | None, list[Any]]:
+        def in_tx(session: Session) -> tuple[Changed | None, list[Any]]:
+            row = session.execute(select(Port.network_id, Port.status,
+                                         provisioning.pending(Port.id)).where(
+                Port.id == port_id)).first()
+            if row is None:
+                return None, []
+            wanted = status
+            if status == const.PORT_STATUS_ACTIVE and row.pending and \
+                    provisioning.complete(session, port_id, provisioning.L2_AGENT_ENTITY)[1]:
+                wanted = const.PORT_STATUS_BUILD
+            return self._status_tx(session, ctx, port_id, row, wanted)
+
+        return self._publish_status(ctx, port_id, self.run("update_port", in_tx), status)
+
+    def provisioning_complete(self, ctx: Context, port_id: str, entity: str) -> bool:
+        """``entity`` reports the port ready; True if that made it ACTIVE.
+
+        Only a port that was waiting for ``entity`` and whose L2 agent has already
+        reported it (BUILD, held back by the block) goes ACTIVE here.
+        """
+        def in_tx(session: Session) -> tuple[Changed | None, list[Any]]:
+            had, remaining = provisioning.complete(session, port_id, entity)
+            if not had or remaining:
+                return None, []
             row = session.execute(select(Port.network_id, Port.status).where(
                 Port.id == port_id)).first()
-            if row is None or row.status == status:
+            if row is None or row.status != const.PORT_STATUS_BUILD:
                 return None, []
-            original = self._load_ports(session, [port_id])[0]
-            self.bump(session, Port, port_id, {"status": status})
-            # Read back what the bump wrote: a concurrent update may have moved the
-            # revision since ``original`` was read, so original + 1 could be stale.
-            bumped = session.execute(select(Port.revision_number, Port.updated_at).where(
-                Port.id == port_id)).one()
-            port = {**original, "status": status, "revision_number": bumped.revision_number,
-                    "updated_at": resources.timestamp(bumped.updated_at)}
-            network, segments = resources.load_network(session, row.network_id)
-            mech_ctx = api.PortContext(self, ctx, session, port, network or {}, segments,
-                                       original)
-            self.mechanism_manager.precommit("update_port", mech_ctx)
-            return port, [mech_ctx]
+            return self._status_tx(session, ctx, port_id, row, const.PORT_STATUS_ACTIVE)
 
-        port = self.run("update_port", in_tx)
-        if port is None:
+        return self._publish_status(ctx, port_id, self.run("update_port", in_tx),
+                                    const.PORT_STATUS_ACTIVE)
+
+    def _status_tx(self, session: Session, ctx: Context, port_id: str, row: Any,
+                   status: str) -> tuple[Changed | None, list[Any]]:
+        """Set ``status`` in ``session``; ((port, previous status), driver contexts)."""
+        if row.status == status:
+            return None, []
+        original = self._load_ports(session, [port_id])[0]
+        self.bump(session, Port, port_id, {"status": status})
+        # Read back what the bump wrote: a concurrent update may have moved the
+        # revision since ``original`` was read, so original + 1 could be stale.
+        bumped = session.execute(select(Port.revision_number, Port.updated_at).where(
+            Port.id == port_id)).one()
+        port = {**original, "status": status, "revision_number": bumped.revision_number,
+                "updated_at": resources.timestamp(bumped.updated_at)}
+        network, segments = resources.load_network(session, row.network_id)
+        mech_ctx = api.PortContext(self, ctx, session, port, network or {}, segments,
+                                   original)
+        self.mechanism_manager.precommit("update_port", mech_ctx)
+        return (port, row.status), [mech_ctx]
+
+    def _publish_status(self, ctx: Context, port_id: str, changed: Changed | None,
+                        wanted: str) -> bool:
+        """Announce a status change (``previous_status``: what it was, for Nova's events)."""
+        if changed is None:
             return False
-        self.events.publish("port", "after_update", ctx, self.get_port(ctx, port_id), None)
-        return True
+        port, previous = changed
+        self.events.publish("port", "after_update", ctx, self.get_port(ctx, port_id), None,
+                            previous_status=previous)
+        return bool(port["status"] == wanted)
