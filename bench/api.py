@@ -11,9 +11,15 @@ request. The default client is the standard library's ``http.client`` over one
 persistent connection per client thread (about 0.15 ms of CPU per request here);
 ``--client httpx`` measures through httpx instead (about 1 ms per request).
 
-Reference (issue 2): real Neutron 29 on this machine kind creates 4.6 ports/s one by
-one, 5.6 ports/s with 8 clients, lists 2,000 ports in 2.2 s and does 5.7 network
-create+delete pairs/s; the target is 20× on each, with the server under 250 MB.
+Reference: real Neutron 29 on this machine kind (Keystone tokens, one API worker)
+creates 10.87 ports/s one by one, 12.0 ports/s with 8 clients, lists 2,000 ports in
+0.981 s and does 13.92 network create+delete pairs/s; the target is 20× on each,
+with the server under 250 MB.
+
+Quotas (``quotas`` in the output): ports/s one by one for a project with a port
+limit (lock row + count in the transaction), for a project whose limit is −1, and on
+a second server with ``quota_driver = …DbQuotaDriverNull`` (quotas off); and 8
+clients creating ports for a project at its limit: refusals/s, every one a 409.
 """
 
 from __future__ import annotations
@@ -43,8 +49,9 @@ from tests.fixtures.servers import (  # noqa: E402
     write_config,
 )
 
-NEUTRON = {"ports_per_s_serial": 4.6, "ports_per_s_8_clients": 5.6,
-           "list_2000_ports_s": 2.2, "network_create_delete_pairs_per_s": 5.7}
+NEUTRON = {"ports_per_s_serial": 10.87, "ports_per_s_8_clients": 12.0,
+           "list_2000_ports_s": 0.981, "network_create_delete_pairs_per_s": 13.92}
+NULL_QUOTA_DRIVER = "neutron.db.quota.driver_null.DbQuotaDriverNull"
 
 
 class Response:
@@ -63,8 +70,10 @@ class Response:
 class StdlibClient:
     """A keep-alive JSON client on ``http.client``: one connection, reopened if closed."""
 
-    def __init__(self, base_url: str, timeout: float = 120) -> None:
+    def __init__(self, base_url: str, timeout: float = 120,
+                 headers: dict[str, str] | None = None) -> None:
         url = urlsplit(base_url)
+        self._headers = headers or {}
         self._host, self._port, self._timeout = url.hostname, url.port, timeout
         self._conn = self._connect()
 
@@ -75,7 +84,7 @@ class StdlibClient:
                 params: dict[str, Any] | None = None) -> Response:
         if params:
             path = f"{path}?{urlencode(params)}"
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **self._headers}
         payload = None
         if body is not None:
             payload = json.dumps(body).encode()
@@ -94,6 +103,9 @@ class StdlibClient:
     def post(self, path: str, json: Any) -> Response:  # noqa: A002 - httpx's name
         return self.request("POST", path, body=json)
 
+    def put(self, path: str, json: Any) -> Response:  # noqa: A002 - httpx's name
+        return self.request("PUT", path, body=json)
+
     def delete(self, path: str) -> Response:
         return self.request("DELETE", path)
 
@@ -107,10 +119,13 @@ class StdlibClient:
         self.close()
 
 
-def make_client(kind: str, base: str) -> Any:
+def make_client(kind: str, base: str, project: str | None = None) -> Any:
+    """A client of the admin, or (``project``) of an admin scoped to that project, whose
+    ports belong to it and so meet its quota."""
+    headers = {"X-Project-Id": project, "X-Roles": "admin"} if project else {}
     if kind == "httpx":
-        return httpx.Client(base_url=base, timeout=120)
-    return StdlibClient(base)
+        return httpx.Client(base_url=base, timeout=120, headers=headers)
+    return StdlibClient(base, headers=headers)
 
 
 class RssSampler(threading.Thread):
@@ -197,13 +212,79 @@ def _network_pairs(http: Any, count: int) -> dict[str, float]:
             "network_pair_max_ms": latencies[-1] * 1000}
 
 
+def _project_ports_per_s(kind: str, base: str, net_id: str, project: str,
+                         count: int) -> float:
+    with make_client(kind, base, project) as http:
+        return _ports_serial(http, net_id, count)["ports_per_s_serial"]
+
+
+def _refusals(kind: str, base: str, net_id: str, project: str, count: int,
+              clients: int = 8) -> dict[str, Any]:
+    """``clients`` clients creating ports for a project at its limit: all refused."""
+    per_client = count // clients
+
+    def work() -> list[int]:
+        with make_client(kind, base, project) as http:
+            return [http.post("/v2.0/ports", json={"port": {"network_id": net_id}}
+                              ).status_code for _ in range(per_client)]
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        statuses = [s for f in [pool.submit(work) for _ in range(clients)]
+                    for s in f.result()]
+    elapsed = time.perf_counter() - start
+    if set(statuses) != {409}:
+        raise RuntimeError(f"a project at its limit got {sorted(set(statuses))}")
+    return {"refusals_per_s_8_clients": len(statuses) / elapsed}
+
+
+def _quotas(kind: str, base: str, net_id: str, count: int) -> dict[str, Any]:
+    with make_client(kind, base) as admin:
+        for project, limit in (("q-limited", 10**6), ("q-unlimited", -1), ("q-full", 0)):
+            admin.put(f"/v2.0/quotas/{project}", json={"quota": {"port": limit}}
+                      ).raise_for_status()
+    result = {"ports_per_s_serial_limited": _project_ports_per_s(
+                  kind, base, net_id, "q-limited", count),
+              "ports_per_s_serial_unlimited": _project_ports_per_s(
+                  kind, base, net_id, "q-unlimited", count)}
+    result.update(_refusals(kind, base, net_id, "q-full", count))
+    return result
+
+
+def _quotas_off(kind: str, base: str, count: int) -> float:
+    with make_client(kind, base) as http:
+        net_id = _bench_network(http)
+    return _project_ports_per_s(kind, base, net_id, "q-off", count)
+
+
+def _bench_network(http: Any) -> str:
+    net = http.post("/v2.0/networks", json={"network": {"name": "bench"}}).json()
+    net_id = str(net["network"]["id"])
+    http.post("/v2.0/subnets", json={"subnet": {
+        "network_id": net_id, "cidr": "10.0.0.0/16", "ip_version": 4}}).raise_for_status()
+    return net_id
+
+
 def run_backend(backend: str, ports: int, listed: int, workers: int,
                 client: str) -> dict[str, Any]:
+    result = _serve(backend, workers, {}, lambda base: _measure(client, base, ports, listed))
+    off = _serve(backend, workers, {"quotas": {"quota_driver": NULL_QUOTA_DRIVER}},
+                 lambda base: {"ports_per_s_serial_off": _quotas_off(
+                     client, base, min(ports, 200))})
+    result["quotas"]["ports_per_s_serial_off"] = off["ports_per_s_serial_off"]
+    result["quotas"] = {k: round(v, 4) for k, v in result["quotas"].items()}
+    return result
+
+
+def _serve(backend: str, workers: int, extra: dict[str, dict[str, Any]],
+           measure: Any) -> dict[str, Any]:
+    """Run ``measure(base url)`` against a fresh server and database; adds peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         port = free_port()
         with make_database(backend, tmpdir) as url:
             conf = write_config(tmpdir / "neutron.conf", {
+                **extra,
                 "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1",
                             "bind_port": port, "api_workers": workers},
                 "database": {"connection": url},
@@ -214,7 +295,7 @@ def run_backend(backend: str, ports: int, listed: int, workers: int,
             with server_process([conf], port, tmpdir / "server.log") as proc:
                 sampler = RssSampler(proc.pid)
                 sampler.start()
-                result = _measure(client, f"http://127.0.0.1:{port}", ports, listed)
+                result: dict[str, Any] = measure(f"http://127.0.0.1:{port}")
                 sampler.stop_event.set()
                 sampler.join()
                 result["server_peak_rss_mb"] = round(sampler.peak / 2**20, 1)
@@ -223,17 +304,15 @@ def run_backend(backend: str, ports: int, listed: int, workers: int,
 
 def _measure(kind: str, base: str, ports: int, listed: int) -> dict[str, Any]:
     with make_client(kind, base) as http:
-        net = http.post("/v2.0/networks", json={"network": {"name": "bench"}}).json()
-        net_id = net["network"]["id"]
-        http.post("/v2.0/subnets", json={"subnet": {
-            "network_id": net_id, "cidr": "10.0.0.0/16", "ip_version": 4}}
-                  ).raise_for_status()
+        net_id = _bench_network(http)
         result: dict[str, Any] = _ports_serial(http, net_id, ports)
         result["ports_per_s_8_clients"] = _ports_concurrent(kind, base, net_id, ports, 8)
         _fill_to(http, net_id, listed)
         result["list_2000_ports_s"] = _list_seconds(http)
         result.update(_network_pairs(http, 100))
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+    result = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+    result["quotas"] = _quotas(kind, base, net_id, min(ports, 200))
+    return result
 
 
 def speedups(result: dict[str, Any]) -> dict[str, float]:

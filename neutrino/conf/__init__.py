@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 
-from neutrino.conf import common, database, dhcp_scheduler, journal, ml2, nova, rpc
+from neutrino.conf import common, database, dhcp_scheduler, journal, ml2, nova, quotas, rpc
 
 LOG = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ _LIBRARY_SECTIONS = frozenset({
 # Sections that real Neutron config files carry and that Neutrino accepts without
 # implementing (each of their options is reported at start-up, see ``ignored``).
 _FOREIGN_SECTIONS = _LIBRARY_SECTIONS | frozenset({
-    "oslo_policy", "oslo_concurrency", "oslo_middleware", "nova", "placement", "quotas",
+    "oslo_policy", "oslo_concurrency", "oslo_middleware", "nova", "placement",
     "agent", "ovs", "securitygroup", "experimental", "ironic", "designate",
     "ml2_type_vlan_transparent", "ovn", "oslo_messaging_amqp",
 })
@@ -48,6 +48,7 @@ def register_all(conf: cfg.ConfigOpts) -> None:
     rpc.register(conf)
     dhcp_scheduler.register(conf)
     nova.register(conf)
+    quotas.register(conf)
 
 
 def make_conf(args: Sequence[str] = (), *, prog: str = "neutrino-server",

@@ -18,6 +18,7 @@ from neutrino.db.models.port import (  # noqa: F401
     Port,
     PortBinding,
 )
+from neutrino.db.models.quota import Quota  # noqa: F401
 from neutrino.db.models.securitygroup import (  # noqa: F401
     DefaultSecurityGroup,
     SecurityGroup,

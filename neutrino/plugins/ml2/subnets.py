@@ -148,6 +148,7 @@ class SubnetMixin(Ml2Base):
             self._add_slaac_to_ports(session, subnet)
         mech_ctx = api.SubnetContext(self, ctx, session, subnet, network[0])
         self.mechanism_manager.precommit("create_subnet", mech_ctx)
+        self.events.publish("subnet", "precommit_create", ctx, subnet, session=session)
         return subnet, mech_ctx
 
     def _add_slaac_to_ports(self, session: Session, subnet: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""The quotas service plugin: per-project limits, enforced inside creating transactions."""
