@@ -43,8 +43,16 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ML2_TEST_CONFIG, _merge
-from tests.fixtures.servers import ApiServer, make_database, start_api_server
+# Run as ``python bench/journal.py`` (the README's way): the repository root is not on
+# sys.path then, and the fixtures below live in tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.conftest import ML2_TEST_CONFIG, _merge  # noqa: E402
+from tests.fixtures.servers import (  # noqa: E402
+    ApiServer,
+    make_database,
+    start_api_server,
+)
 
 PORTS_PER_REQUEST = 50
 CLIENTS = 4

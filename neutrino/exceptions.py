@@ -149,6 +149,10 @@ class SubnetInUse(InUse):
     )
 
 
+class IpAddressAlreadyAllocated(Conflict):
+    message = "IP address %(ip)s already allocated in subnet %(subnet_id)s"
+
+
 class IpAddressInUse(InUse):
     message = (
         "Unable to complete operation for network %(net_id)s. "

@@ -185,7 +185,7 @@ def allocate_specific(session: Session, subnet: dict[str, Any], port_id: str,
     check_specific_ip(subnet, ip)
     lock_subnet(session, subnet["id"])
     if not _insert(session, subnet, port_id, ip):
-        raise exc.IpAddressInUse(net_id=subnet["network_id"], ip_address=ip)
+        raise exc.IpAddressAlreadyAllocated(ip=ip, subnet_id=subnet["id"])
     return ip
 
 

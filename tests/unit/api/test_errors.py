@@ -152,7 +152,7 @@ def test_conflicts_are_409(client):
     assert_error(resp, 409, "MacAddressInUse")
     resp = client.post("/v2.0/ports", json={"port": {"network_id": net["id"], "fixed_ips": [
         {"ip_address": p["fixed_ips"][0]["ip_address"]}]}})
-    assert_error(resp, 409, "IpAddressInUse")
+    assert_error(resp, 409, "IpAddressAlreadyAllocated")
     resp = client.post("/v2.0/ports", json={"port": {"network_id": net["id"]}})
     error = assert_error(resp, 409, "IpAddressGenerationFailure")
     assert error["message"] == f"No more IP addresses available on network {net['id']}."

@@ -163,7 +163,11 @@ def test_ip_in_use_is_409(client):
     sub = subnet(client, net["id"], "10.61.0.0/24")
     fixed = [{"subnet_id": sub["id"], "ip_address": "10.61.0.9"}]
     port(client, net["id"], fixed_ips=fixed)
-    assert_error(post_port(client, net["id"], fixed_ips=fixed), 409, "IpAddressInUse")
+    # Neutron 29: another port's address is IpAddressAlreadyAllocated, naming the subnet
+    error = assert_error(post_port(client, net["id"], fixed_ips=fixed), 409,
+                         "IpAddressAlreadyAllocated")
+    assert error["message"] == f"IP address 10.61.0.9 already allocated in subnet {sub['id']}"
+    # the gateway's address is IpAddressInUse
     assert_error(post_port(client, net["id"], fixed_ips=[{"ip_address": "10.61.0.1"}]),
                  409, "IpAddressInUse")
 
@@ -293,7 +297,7 @@ def test_update_to_an_ip_in_use_is_409_and_changes_nothing(client):
     p = port(client, net["id"], fixed_ips=[{"ip_address": "10.71.0.10"}])
     resp = client.put(f"/v2.0/ports/{p['id']}", json={"port": {
         "fixed_ips": [{"subnet_id": sub["id"], "ip_address": "10.71.0.9"}]}})
-    assert_error(resp, 409, "IpAddressInUse")
+    assert_error(resp, 409, "IpAddressAlreadyAllocated")
     assert ips(show(client, "ports", p["id"])) == ["10.71.0.10"]
 
 

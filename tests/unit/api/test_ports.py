@@ -111,7 +111,7 @@ def test_bulk_create_is_atomic(client, unique):
     resp = client.post("/v2.0/ports", json={"ports": [
         {"network_id": net["id"], "name": f"bulk-{unique}", "fixed_ips": fixed},
         {"network_id": net["id"], "name": f"bulk-{unique}", "fixed_ips": fixed}]})
-    assert_error(resp, 409, "IpAddressInUse")
+    assert_error(resp, 409, "IpAddressAlreadyAllocated")
     assert listing(client, "ports", {"name": f"bulk-{unique}"}) == []
     assert port(client, net["id"], fixed_ips=fixed)["fixed_ips"] == fixed
 
