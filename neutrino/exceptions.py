@@ -194,10 +194,6 @@ class NoNetworkAvailable(ServiceUnavailable):
     )
 
 
-class IpAddressAlreadyAllocated(Conflict):
-    message = "IP address %(ip)s already allocated in subnet %(subnet_id)s"
-
-
 # --- bad requests -------------------------------------------------------------------
 
 

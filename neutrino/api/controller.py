@@ -244,6 +244,10 @@ class ResourceController:
                         self.policy.enforce(ctx, f"{op}_{self.rule}:fixed_ips:{sub}", target)
                 continue
             self.policy.enforce(ctx, f"{op}_{self.rule}:{name}", target)
+            if isinstance(given[name], dict) and name == "external_gateway_info":
+                # Neutron's rules on keys of the gateway (``…:enable_snat`` is admin's).
+                for sub in given[name]:
+                    self.policy.enforce(ctx, f"{op}_{self.rule}:{name}:{sub}", target)
 
     def authorize_create(self, ctx: Context, item: dict[str, Any],
                          raw: dict[str, Any]) -> None:

@@ -68,6 +68,10 @@ def _gateway_network(obj: Resource) -> list[str]:
     return [network_id] if network_id else []
 
 
+def _subnet_ids(obj: Resource) -> list[str]:
+    return [s for s in obj.get("subnet_ids") or [] if isinstance(s, str) and s]
+
+
 # Only the references a correct journal must respect are checked: the create
 # dependencies of networking-odl's dependency_validations that exist in Neutron.
 # Deletes are restricted only where Neutron itself refuses (network with
@@ -93,6 +97,15 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             Reference(
                 "external_gateway_info.network_id", "network", _gateway_network, OnDelete.IGNORE
             ),
+        ),
+    ),
+    # An interface names its router and subnets (journal/l3.py): the router cannot
+    # go while it has interfaces, nor a subnet a router is on (Neutron's 409s).
+    ResourceType(
+        "router_interface",
+        (
+            Reference("router_id", "router", _field("router_id")),
+            Reference("subnet_ids", "subnet", _subnet_ids),
         ),
     ),
     ResourceType(

@@ -81,16 +81,24 @@ REFERENCES: dict[str, tuple[Callable[[Data], list[str]], ...]] = {
              _router_of_port, _security_groups),
     "router": (_field("gw_port_id"), _gateway_network),
     "floatingip": (_field("floating_network_id"), _field("port_id"), _field("router_id")),
+    # A router interface (journal/l3.py): its router, port, subnets and network.
+    "router_interface": (_field("router_id"), _field("port_id"), _field("network_id"),
+                         lambda data: [s for s in data.get("subnet_ids") or []
+                                       if isinstance(s, str)]),
     "security_group_rule": (_field("security_group_id"), _field("remote_group_id")),
     "trunk": (_field("port_id"),),
 }
 
+# Types whose id is the id of a resource they refer to: a router interface is named
+# by its port, and still waits for that port (and a port's delete for it).
+NAMED_BY_REFERENCE = frozenset({"router_interface"})
+
 # A delete of the key type waits for pending deletes of these types that refer to it.
 DELETE_CHILDREN: dict[str, tuple[str, ...]] = {
     "network": ("subnet", "port", "router", "floatingip"),
-    "subnet": ("port",),
-    "router": ("port", "floatingip"),
-    "port": ("floatingip", "trunk"),
+    "subnet": ("port", "router_interface"),
+    "router": ("port", "floatingip", "router_interface"),
+    "port": ("floatingip", "trunk", "router_interface"),
     "security_group": ("security_group_rule", "port"),
     "qos_policy": ("port", "network"),
 }
@@ -116,7 +124,8 @@ def references(object_type: str, data: Data | None) -> frozenset[str]:
     found: set[str] = set()
     for extract in REFERENCES.get(object_type, ()):
         found.update(extract(data))
-    found.discard(data.get("id", ""))
+    if object_type not in NAMED_BY_REFERENCE:
+        found.discard(data.get("id", ""))
     return frozenset(found)
 
 

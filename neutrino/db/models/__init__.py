@@ -10,6 +10,13 @@ from neutrino.db.models.allocations import (  # noqa: F401
 )
 from neutrino.db.models.dhcp import NetworkDhcpAgentBinding, ProvisioningBlock  # noqa: F401
 from neutrino.db.models.journal import JournalAttempt, JournalDependency, JournalEntry, JournalTask  # noqa: F401,E501
+from neutrino.db.models.l3 import (  # noqa: F401
+    FloatingIP,
+    PortForwarding,
+    Router,
+    RouterPort,
+    RouterRoute,
+)
 from neutrino.db.models.network import Network, NetworkSegment  # noqa: F401
 from neutrino.db.models.port import (  # noqa: F401
     AllowedAddressPair,

@@ -32,6 +32,7 @@ def test_collections_follow_networking_odl_names():
         "floatingip": "floatingips",
         "security_group": "security-groups",
         "security_group_rule": "security-group-rules",
+        "router_interface": "router-interfaces",
     }
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from neutrino.db.api import Database
 from neutrino.db.models.journal import CREATE, DELETE, UPDATE
 from neutrino.journal import full_sync
+from neutrino.journal import l3 as l3_journal
 from neutrino.journal import securitygroups as sg_journal
 from neutrino.journal.client import BaseControllerClient, ControllerClient
 from neutrino.journal.journal import record_one
@@ -83,12 +84,15 @@ class SdnControllerMechanismDriver(api.MechanismDriver):
             self.db = None
 
     def subscribe(self, events: Events) -> None:
-        """Journal security groups and rules from the core plugin's ``events``."""
+        """Journal security groups and rules, routers, router interfaces and floating
+        IPs from the core plugin's ``events``."""
         for resource in _SG_RECORDERS:
             for operation in (CREATE, UPDATE, DELETE):
                 events.subscribe(resource, f"precommit_{operation}",
                                  _precommit_recorder(operation))
                 events.subscribe(resource, f"after_{operation}", self._wake_on_event)
+        # Routers, router interfaces and floating IPs of the L3 plugin likewise.
+        l3_journal.subscribe(events, self._wake_on_event)
         full_sync.extend_with(events.extend)
 
     def _wake_on_event(self, *args: Any, **kwargs: Any) -> None:

@@ -1,0 +1,1 @@
+"""The L3 service plugin (``service_plugins = router``): routers, floating IPs, port forwardings."""

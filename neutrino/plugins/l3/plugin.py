@@ -1,0 +1,58 @@
+"""The L3 service plugin: ``service_plugins = router`` (or Neutron's class path).
+
+Serves ``routers`` (with the member actions ``add_router_interface``,
+``remove_router_interface``, ``add_extraroutes``, ``remove_extraroutes``),
+``floatingips`` and ``floatingips/{id}/port_forwardings``. Router ports are core
+ports made through the core plugin; the plugin watches port deletes through
+``core_plugin.events`` (``ports.py``). Its own changes are published as
+``router``, ``router_interface``, ``floatingip`` and ``port_forwarding`` events for
+the journal and the L3 agent notifier; the journal's full sync learns to re-record
+routers, interfaces and floating IPs here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neutrino.apidef import l3
+from neutrino.db.models import FloatingIP, Router
+from neutrino.journal import l3 as l3_journal
+from neutrino.plugins.base import SubResource
+from neutrino.plugins.l3 import store
+from neutrino.plugins.l3.floatingips import FloatingIPMixin
+from neutrino.plugins.l3.interfaces import InterfaceMixin
+from neutrino.plugins.l3.policies import POLICY_RULES
+from neutrino.plugins.l3.portforwardings import PortForwardingMixin
+from neutrino.plugins.l3.ports import PortGuard
+from neutrino.plugins.l3.routers import RouterMixin
+from neutrino.plugins.tags import TagChange
+
+
+class Plugin(RouterMixin, InterfaceMixin, FloatingIPMixin, PortForwardingMixin):
+    """Routers, floating IPs and port forwardings (legacy, centralised routers)."""
+
+    resources = [l3.ROUTERS, l3.FLOATINGIPS]
+    member_actions = {"routers": ("add_router_interface", "remove_router_interface",
+                                  "add_extraroutes", "remove_extraroutes")}
+    sub_resources = [SubResource("floatingips", l3.PORT_FORWARDINGS)]
+    supported_extension_aliases = ["router", "ext-gw-mode", "extraroute",
+                                   "extraroute-atomic", "fip-port-details",
+                                   "floating-ip-port-forwarding",
+                                   "expose-port-forwarding-in-fip"]
+    policy_rules = POLICY_RULES
+    tag_models = {"routers": Router, "floatingips": FloatingIP}
+
+    def __init__(self, conf: Any, db: Any, core_plugin: Any) -> None:
+        super().__init__(conf, db, core_plugin)
+        self.events = core_plugin.events
+        self.port_guard = PortGuard(self.events, self.disassociate_in)
+        l3_journal.register_full_sync(Router, store.load_routers, FloatingIP,
+                                      store.load_floatingips, store.all_interface_ids,
+                                      store.load_interfaces)
+
+    def update_tags(self, ctx: Any, collection: str, resource_id: str,
+                    change: TagChange) -> list[str]:
+        """A tag change is an update of the router or floating IP (revision, events)."""
+        if collection == "routers":
+            return self._update_router_tags(ctx, resource_id, change)
+        return self._update_fip_tags(ctx, resource_id, change)
