@@ -1,8 +1,9 @@
 """neutrino: the all-in-one server (no arguments) and the admin commands.
 
     neutrino                       all-in-one: SQLite file, in-process bus, noauth,
-                                   API on 127.0.0.1:9696, and the OVS agent in this
-                                   process when an OVS is reachable
+                                   API on 127.0.0.1:9696, and the OVS, DHCP and
+                                   metadata agents in this process when an OVS is
+                                   reachable
     neutrino run [--no-agent] [--config-file F …]
     neutrino db upgrade|current [--config-file F …]
     neutrino journal status|list|show ID|retry ID|sync [--config-file F …]
@@ -42,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the all-in-one server")
     run.add_argument("--no-agent", action="store_true",
-                     help="do not start the in-process OVS agent")
+                     help="serve the API only: no in-process OVS, DHCP or "
+                          "metadata agent")
     db = sub.add_parser("db", help="database schema management")
     db.add_argument("action", choices=["upgrade", "current"])
     journal_cmd.add_parser(sub)
@@ -69,14 +71,19 @@ def ovsdb_reachable(connection: str) -> bool:
 
 def start_local_agent(server: Any, config_args: list[str],
                       overrides: dict[str, dict[str, object]] | None = None
-                      ) -> tuple[Any, list[Any]] | None:
-    """The all-in-one's OVS agent: in this process, on the server's in-process bus.
+                      ) -> list[tuple[Any, list[Any]]] | None:
+    """The all-in-one's agents: OVS, metadata and DHCP, in this process on the server's
+    in-process bus.
 
     Started when the OVS of ``[ovs] ovsdb_connection`` answers; without one the
-    server still serves the API and ports stay unbound. Returns (agent, resources).
+    server still serves the API and ports stay unbound. Returns (agent, resources)
+    pairs in start order (the metadata socket exists before any DHCP namespace's
+    proxy forwards to it).
     """
-    from neutrino.cmd import ovs_agent
+    from neutrino.cmd import dhcp_agent, metadata_agent, ovs_agent
     from neutrino.conf.agent import make_agent_conf
+    from neutrino.conf.dhcp import make_dhcp_agent_conf
+    from neutrino.conf.metadata import make_metadata_agent_conf
 
     defaults: dict[str, dict[str, object]] = {
         "DEFAULT": {"host": server.conf.host},
@@ -84,23 +91,47 @@ def start_local_agent(server: Any, config_args: list[str],
         # Security groups are enforced out of the box, as on a devstack.
         "securitygroup": {"firewall_driver": "openvswitch"},
         "ovs": {"local_ip": "127.0.0.1"}}
-    merged = {g: dict(o) for g, o in (defaults if not config_args else {}).items()}
-    for group, opts in (overrides or {}).items():
-        merged.setdefault(group, {}).update(opts)
+    merged = _merged(defaults if not config_args else {}, overrides)
     conf = make_agent_conf(config_args, prog="neutrino", overrides=merged)
     if not ovsdb_reachable(conf.ovs.ovsdb_connection):
-        LOG.info("no OVS at %s: serving the API without a local agent",
+        LOG.info("no OVS at %s: serving the API without local agents",
                  conf.ovs.ovsdb_connection)
         return None
-    return ovs_agent.build(conf, transport=server.rpc.transport)
+    transport = server.rpc.transport
+    local = [ovs_agent.build(conf, transport=transport)]
+    try:
+        # The metadata agent reads no [ovs]/[agent] tunnel options: only [DEFAULT].
+        meta_conf = make_metadata_agent_conf(config_args, prog="neutrino", overrides={
+            "DEFAULT": dict(merged.get("DEFAULT", {}))})
+        local.append(metadata_agent.build(meta_conf, transport=transport))
+        # Without an L3 agent, the DHCP namespaces are where guests find metadata.
+        dhcp_defaults: dict[str, dict[str, object]] = {
+            "DEFAULT": {"enable_isolated_metadata": True}}
+        dhcp_conf = make_dhcp_agent_conf(config_args, prog="neutrino", overrides=_merged(
+            dhcp_defaults if not config_args else {}, merged))
+        local.append(dhcp_agent.build(dhcp_conf, transport=transport))
+    except BaseException:
+        stop_local_agent(local)
+        raise
+    return local
 
 
-def stop_local_agent(local: tuple[Any, list[Any]] | None) -> None:
+def _merged(base: dict[str, dict[str, object]],
+            extra: dict[str, dict[str, object]] | None) -> dict[str, dict[str, object]]:
+    merged = {group: dict(opts) for group, opts in base.items()}
+    for group, opts in (extra or {}).items():
+        merged.setdefault(group, {}).update(opts)
+    return merged
+
+
+def stop_local_agent(local: list[tuple[Any, list[Any]]] | None) -> None:
+    """Stop the local agents, the last started first."""
     if local is None:
         return
     from neutrino.cmd import ovs_agent  # as start_local_agent: only with an agent
 
-    ovs_agent.stop(*local)
+    for agent, resources in reversed(local):
+        ovs_agent.stop(agent, resources)
 
 
 def run_all_in_one(config_args: list[str], with_agent: bool = True) -> int:

@@ -8,11 +8,14 @@ joined by a switched underlay for tunnels and by a fabric for ``physnet1``, and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -102,6 +105,113 @@ class AgentHost:
         return self.log.read_text(errors="replace")[-chars:]
 
 
+# A private /run/netns: the agent's qdhcp namespaces are its host's own, as on a machine
+# of its own, so two DHCP agents of one rig may serve the same network.
+_OWN_NETNS_DIR = 'mount -t tmpfs tmpfs /run/netns && exec "$@"'
+
+
+@dataclass
+class ServiceAgent:
+    """A DHCP or metadata agent process (``python -m <module>``) on a rig host."""
+
+    host: AgentHost
+    module: str
+    config: Path
+    state: Path  # its state_path: dnsmasq and proxy pid files under dhcp/<network>/
+    log: Path
+    own_netns_dir: bool = False
+    proc: subprocess.Popen[Any] | None = None
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", self.module, "--config-file", str(self.config)]
+        if self.own_netns_dir:
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    _OWN_NETNS_DIR, "agent", *argv]
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(["ip", "netns", "exec", self.host.host.netns, *argv],
+                                         stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the agent (SIGKILL: as if its host died), then the processes it left."""
+        if self.proc is not None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        for pid_file in self.state.glob("dhcp/*/*pid"):
+            _kill_pid_file(pid_file)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+def _kill_pid_file(pid_file: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):  # gone already
+        os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+
+
+def start_dhcp_agent(rig: Rig, where: AgentHost, *, metadata_socket: Path | None = None,
+                     extra: Mapping[str, dict[str, Any]] | None = None) -> ServiceAgent:
+    """A ``neutrino-dhcp-agent`` on ``where``, plugging into its br-int (isolated metadata
+    served through ``metadata_socket`` when given); stopped on the rig's clean-up."""
+    state = _state_dir(rig)
+    isolated = metadata_socket is not None
+    config = write_config(state / "dhcp_agent.ini", _merged({
+        "DEFAULT": {"host": where.name, "debug": "true", "state_path": str(state),
+                    "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{rig.vhost}",
+                    "rpc_response_timeout": 20, "resync_interval": 1,
+                    "enable_isolated_metadata": str(isolated).lower(),
+                    "metadata_proxy_socket": str(metadata_socket or state / "none")},
+        "ovs": {"ovsdb_connection": where.host.db},
+        "agent": {"report_interval": 2}}, extra))
+    agent = ServiceAgent(where, "neutrino.cmd.dhcp_agent", config, state,
+                         state / "dhcp-agent.log", own_netns_dir=True)
+    agent.start()
+    rig.cleanup.add(agent.stop)
+    return agent
+
+
+def start_metadata_agent(rig: Rig, where: AgentHost, nova_port: int,
+                         secret: str) -> tuple[ServiceAgent, Path]:
+    """A ``neutrino-metadata-agent`` on ``where`` asking the Nova metadata API on this
+    machine's 127.0.0.1:``nova_port`` (relayed into the host); (agent, its socket)."""
+    state = _state_dir(rig)
+    socket_path = state / "metadata_proxy"
+    hosts.start_relay(rig.cleanup, where.host.netns, nova_port)
+    config = write_config(state / "metadata_agent.ini", {
+        "DEFAULT": {"host": where.name, "debug": "true", "state_path": str(state),
+                    "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{rig.vhost}",
+                    "rpc_response_timeout": 20, "metadata_proxy_socket": str(socket_path),
+                    "nova_metadata_host": "127.0.0.1", "nova_metadata_port": nova_port,
+                    "metadata_proxy_shared_secret": secret},
+        "agent": {"report_interval": 2}})
+    agent = ServiceAgent(where, "neutrino.cmd.metadata_agent", config, state,
+                         state / "metadata-agent.log")
+    agent.start()
+    rig.cleanup.add(agent.stop)
+    return agent, socket_path
+
+
+def _state_dir(rig: Rig) -> Path:
+    # dnsmasq reads its files as nobody: no 0700 pytest directory on the way to them
+    state = Path(tempfile.mkdtemp(prefix="neutrino-e2e-"))
+    state.chmod(0o755)
+    rig.cleanup.add(shutil.rmtree, state, True)
+    return state
+
+
+def wait_agent_alive(rig: Rig, agent_type: str, host: str, timeout: float = 60) -> None:
+    """Until ``/v2.0/agents`` shows the ``agent_type`` agent of ``host`` alive."""
+    def alive() -> bool:
+        return any(a["alive"] for a in rig.api("GET", "agents")["agents"]
+                   if a["agent_type"] == agent_type and a["host"] == host)
+
+    hosts.wait_for(alive, timeout=timeout, interval=0.2, what=f"{agent_type} on {host}")
+
+
 @dataclass
 class Rig:
     """Server, hosts and helpers for the tests."""
@@ -111,6 +221,7 @@ class Rig:
     cleanup: hosts.Cleanup
     http: Any = None
     vms: list[hosts.Vm] = field(default_factory=list)
+    vhost: str = ""
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = self.http.request(method, f"/v2.0/{path}", json=body)
@@ -169,10 +280,11 @@ def _agent_config(path: Path, vhost: str, name: str, host: hosts.OvsHost,
     })
 
 
-def _server(db_url: str, vhost: str) -> ApiServer:
+def _server(db_url: str, vhost: str,
+            extra: Mapping[str, dict[str, Any]] | None = None) -> ApiServer:
     from neutrino.rpc import service
 
-    server = start_api_server({
+    server = start_api_server(_merged({
         "DEFAULT": {"auth_strategy": "noauth", "service_plugins": ["agents"],
                     "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{vhost}",
                     "host": "e2e-server", "rpc_workers": 1},
@@ -184,9 +296,18 @@ def _server(db_url: str, vhost: str) -> ApiServer:
         "ml2_type_flat": {"flat_networks": [PHYSNET]},
         "ml2_type_vxlan": {"vni_ranges": ["1001:2000"]},
         "ml2_type_gre": {"tunnel_id_ranges": ["1:1000"]},
-    })
+    }, extra))
     service.attach(server.server)
     return server
+
+
+def _merged(base: dict[str, dict[str, Any]],
+            extra: Mapping[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """``base`` with ``extra``'s options set over it, section by section."""
+    merged = {section: dict(opts) for section, opts in base.items()}
+    for section, opts in (extra or {}).items():
+        merged.setdefault(section, {}).update(opts)
+    return merged
 
 
 def _agents_alive(rig: Rig) -> bool:
@@ -204,17 +325,18 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 @contextmanager
 def running_rig(tmp_path_factory: pytest.TempPathFactory, *, host_count: int = 3,
                 agent_extra: Mapping[str, dict[str, Any]] | None = None,
-                project: str | None = None) -> Iterator[Rig]:
+                project: str | None = None,
+                server_extra: Mapping[str, dict[str, Any]] | None = None) -> Iterator[Rig]:
     """Build a rig (skip the test when this machine cannot): ``agent_extra`` adds sections
     to every agent's config file, ``project`` makes ``rig.api`` an admin of that project
-    (no project: the noauth admin)."""
+    (no project: the noauth admin), ``server_extra`` sets server options."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("e2e")
     with hosts.Cleanup() as cleanup, make_database("sqlite", base) as db_url:
         vhost = rabbit_vhost(cleanup)
-        server = _server(db_url, vhost)
+        server = _server(db_url, vhost, server_extra)
         cleanup.add(server.stop)
         cleanup.add(_detach, server)
         ovs_hosts = [hosts.create_host(cleanup, base) for _ in range(host_count)]
@@ -232,7 +354,7 @@ def running_rig(tmp_path_factory: pytest.TempPathFactory, *, host_count: int = 3
             agent_hosts.append(agent)
         http = server.http(project, "admin" if project else None)
         cleanup.add(http.close)
-        rig = Rig(server=server, hosts=agent_hosts, cleanup=cleanup, http=http)
+        rig = Rig(server=server, hosts=agent_hosts, cleanup=cleanup, http=http, vhost=vhost)
         try:
             hosts.wait_for(lambda: _agents_alive(rig), timeout=60, what="agents alive")
         except TimeoutError:

@@ -8,6 +8,7 @@ namespace for a group of operations, since opening one costs tens of millisecond
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import ipaddress
 import os
 import threading
@@ -40,10 +41,64 @@ def namespace_exists(name: str) -> bool:
     return (NETNS_DIR / name).exists()
 
 
+# pyroute2 creates namespaces, and sockets inside them, in forked children: a fork in a
+# process with many threads (an agent's RPC, heartbeat and sync threads) can hang in the
+# child on a lock another thread held. Network namespaces are per thread, so a thread can
+# enter one itself (setns), or make one (unshare) and bind it, with no fork at all.
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+@contextlib.contextmanager
+def _entered(name: str) -> Iterator[None]:
+    """Run the block with the calling thread inside namespace ``name``, then come back."""
+    target = os.open(NETNS_DIR / name, os.O_RDONLY)
+    try:
+        original = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            _setns(target)
+            try:
+                yield
+            finally:
+                _setns(original)
+        finally:
+            os.close(original)
+    finally:
+        os.close(target)
+
+
+def _create_namespace(name: str) -> None:
+    """``ip netns add``, done by a short-lived thread: unshare, then bind it by name."""
+    errors: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            if _libc.unshare(_CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"unshare: {os.strerror(err)}")
+            # the thread's own namespace file, bound at /run/netns/<name>; the thread
+            # then ends, and the bind mount keeps the namespace alive
+            netns.attach(name, f"{os.getpid()}/task/{threading.get_native_id()}")
+        except BaseException as exc:  # reported to the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=make, name=f"netns-add-{name}")
+    thread.start()
+    thread.join()
+    if errors:
+        raise IpError(f"creating namespace {name}: {errors[0]}")
+
+
 def ensure_namespace(name: str) -> None:
     """Create namespace ``name`` with loopback up, unless it exists."""
     if not namespace_exists(name):
-        netns.create(name)
+        _create_namespace(name)
     with namespace(name) as ip:
         ip.link("set", index=1, state="up")
 
@@ -57,11 +112,21 @@ def delete_namespace(name: str) -> None:
 @contextlib.contextmanager
 def namespace(name: str | None) -> Iterator[IPRoute]:
     """A netlink socket inside ``name`` (the current namespace when None)."""
-    ip = IPRoute(netns=name) if name else IPRoute()
-    try:
-        yield ip
-    finally:
-        ip.close()
+    if not name:
+        ip = IPRoute()
+        try:
+            yield ip
+        finally:
+            ip.close()
+        return
+    # pyroute2 opens its socket lazily, per thread: the block runs in this thread, inside
+    # the namespace, so every socket it opens belongs there.
+    with _entered(name):
+        ip = IPRoute()
+        try:
+            yield ip
+        finally:
+            ip.close()
 
 
 # links ---------------------------------------------------------------------------------------

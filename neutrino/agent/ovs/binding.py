@@ -61,7 +61,15 @@ def local_port(port_id: str, vif: VifPort, details: Mapping[str, Any], lvid: int
         mac_address=str(details.get("mac_address") or vif.mac_address),
         lvid=lvid, fixed_ips=_fixed_ips(details),
         allowed_address_pairs=_address_pairs(details),
-        port_security_enabled=bool(details.get("port_security_enabled", True)))
+        port_security_enabled=bool(details.get("port_security_enabled", True))
+        and not _network_owned(details))
+
+
+def _network_owned(details: Mapping[str, Any]) -> bool:
+    # As in Neutron, a DHCP or router port is trusted: no anti-spoofing on it, since
+    # it answers from addresses that are not its fixed IPs (169.254.169.254 for the
+    # metadata proxy in a qdhcp namespace, routed traffic through a router port).
+    return str(details.get("device_owner") or "").startswith("network:")
 
 
 class PortBinding:

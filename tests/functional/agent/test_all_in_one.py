@@ -45,7 +45,10 @@ def test_all_in_one_binds_ports_and_vms_ping(tmp_path) -> None:
             net = http.post("/v2.0/networks", json={"network": {"name": "aio"}}).json()
             net_id = net["network"]["id"]
             http.post("/v2.0/subnets", json={"subnet": {
-                "network_id": net_id, "cidr": "10.60.0.0/24", "ip_version": 4}}
+                # no DHCP: the all-in-one's DHCP agent plugs its port where this
+                # process runs, not into the host namespace (test_all_in_one_dhcp.py)
+                "network_id": net_id, "cidr": "10.60.0.0/24", "ip_version": 4,
+                "enable_dhcp": False}}
                       ).raise_for_status()
             ports = [_port(http, net_id) for _ in range(2)]
             assert {p["binding:vif_type"] for p in ports} == {"ovs"}
