@@ -15,7 +15,13 @@ from tests.functional.journal.conftest import (
     wait_synced,
     wait_until,
 )
-from tests.functional.journal.workload import Expected, churn, create_topology, order_violations
+from tests.functional.journal.workload import (
+    Expected,
+    churn,
+    create_topology,
+    implicit_security_groups,
+    order_violations,
+)
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -34,6 +40,7 @@ def test_controller_outage_then_exact_state_once_in_order(backend_url, controlle
         ctl.set_faults(down=False)
         wait_synced(server.plugin, controller, db)
         applied = applied_writes(ctl, since)
-        assert Counter(applied) == Counter(expected.writes)       # every row sent exactly once
+        implicit = implicit_security_groups(server.url)           # the project's default group
+        assert Counter(applied) == Counter(expected.writes + implicit.writes)  # each once
         assert refused_writes(ctl, since) == []
-        assert order_violations(applied, expected.parents) == []
+        assert order_violations(applied, {**expected.parents, **implicit.parents}) == []

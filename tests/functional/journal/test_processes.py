@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from neutrino.conf import make_conf
@@ -29,7 +28,13 @@ from tests.functional.journal.conftest import (
     wait_synced,
     wait_until,
 )
-from tests.functional.journal.workload import Expected, churn, create_topology, order_violations
+from tests.functional.journal.workload import (
+    Expected,
+    churn,
+    create_topology,
+    implicit_security_groups,
+    order_violations,
+)
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -102,7 +107,7 @@ def test_two_servers_never_send_a_row_twice(controller, ctl, tmp_path):
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(work, range(2)))
             wait_synced(plugin, controller, db, deadline_s=90)
-            implicit = _implicit_security_groups(urls[0])
+            implicit = implicit_security_groups(urls[0])
         applied = applied_writes(ctl, since)
         assert duplicates(applied) == []
         assert Counter(applied) == Counter(expecteds[0].writes + expecteds[1].writes
@@ -110,16 +115,3 @@ def test_two_servers_never_send_a_row_twice(controller, ctl, tmp_path):
         parents = {**expecteds[0].parents, **expecteds[1].parents, **implicit.parents}
         assert order_violations(applied, parents) == []
 
-
-def _implicit_security_groups(url: str) -> Expected:
-    """The project's default group and its rules, made by its first network: journaled
-    once (by whichever server made it), each rule after its group."""
-    implicit = Expected()
-    with httpx.Client(base_url=url, timeout=60) as http:
-        groups = http.get("/v2.0/security-groups").json()["security_groups"]
-    for group in groups:
-        implicit.add("POST", "security_group", group["id"])
-        for rule in group["security_group_rules"]:
-            implicit.add("POST", "security_group_rule", rule["id"])
-            implicit.parents[rule["id"]] = [group["id"]]
-    return implicit

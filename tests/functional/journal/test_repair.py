@@ -13,7 +13,12 @@ from tests.functional.journal.conftest import (
     wait_synced,
     wait_until,
 )
-from tests.functional.journal.workload import Expected, create_topology, order_violations
+from tests.functional.journal.workload import (
+    Expected,
+    create_topology,
+    implicit_security_groups,
+    order_violations,
+)
 
 pytestmark = pytest.mark.functional
 
@@ -39,8 +44,10 @@ def test_rows_failed_on_server_errors_are_recovered(backend_url, controller, ctl
         wait_until(lambda: ctl.applied(), 30, "the canary")
         ctl.set_faults(error_rate=1.0, error_status=500)
         create_topology(server.url, Expected(), networks=2, ports_per_net=3)
-        # Networks fail after their retries; what depends on them is then tried and fails too.
-        wait_until(lambda: journal_counts(db) == {"failed": 10}, 60, "every row failed")
+        # Networks fail after their retries; what depends on them is then tried and fails too
+        # (with the project's default group and its rules, made by its first network).
+        rows = 10 + len(implicit_security_groups(server.url).writes)
+        wait_until(lambda: journal_counts(db) == {"failed": rows}, 60, "every row failed")
         ctl.clear_faults()
         wait_synced(server.plugin, controller, db, deadline_s=60)
         assert journal_counts(db) == {}

@@ -106,3 +106,17 @@ def order_violations(applied: list[Write], parents: dict[str, list[str]]) -> lis
                 if any(j > i for j in at[("DELETE", kinds.get(child, ""), child)]):
                     problems.append(f"DELETE {object_type} {rid} before child {child}")
     return problems
+
+
+def implicit_security_groups(url: str) -> Expected:
+    """The project's default group and its rules, made by its first network: journaled
+    once (by whichever server made it), each rule after its group."""
+    implicit = Expected()
+    with httpx.Client(base_url=url, timeout=60) as http:
+        groups = http.get("/v2.0/security-groups").json()["security_groups"]
+    for group in groups:
+        implicit.add("POST", "security_group", group["id"])
+        for rule in group["security_group_rules"]:
+            implicit.add("POST", "security_group_rule", rule["id"])
+            implicit.parents[rule["id"]] = [group["id"]]
+    return implicit
