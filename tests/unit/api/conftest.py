@@ -39,3 +39,17 @@ def make_server(backend: str, tmp_path: Any) -> Iterator[ServerFactory]:
             stack.callback(server.stop)
             return server
         yield start
+
+
+@pytest.fixture
+def p1(api_server: ApiServer, unique: str) -> Iterator[Any]:
+    """An httpx client acting as a member of project ``p1-<unique>``."""
+    with api_server.http(project=f"p1-{unique}") as http:
+        yield http
+
+
+@pytest.fixture
+def p2(api_server: ApiServer, unique: str) -> Iterator[Any]:
+    """An httpx client acting as a member of project ``p2-<unique>``."""
+    with api_server.http(project=f"p2-{unique}") as http:
+        yield http

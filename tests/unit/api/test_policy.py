@@ -26,17 +26,6 @@ BINDING_ADMIN = {"binding:host_id", "binding:vif_type", "binding:vif_details",
                  "binding:profile"}
 
 
-@pytest.fixture
-def p1(api_server, unique):
-    with api_server.http(project=f"p1-{unique}") as http:
-        yield http
-
-
-@pytest.fixture
-def p2(api_server, unique):
-    with api_server.http(project=f"p2-{unique}") as http:
-        yield http
-
 
 def test_a_project_sees_its_own_and_shared_networks_only(client, p1, p2):
     own = network(p1)

@@ -41,17 +41,6 @@ def api_server(db_url: str) -> Iterator[ApiServer]:
     yield from l3_server(db_url)
 
 
-@pytest.fixture
-def p1(api_server: ApiServer, unique: str) -> Iterator[httpx.Client]:
-    with api_server.http(project=f"p1-{unique}") as http:
-        yield http
-
-
-@pytest.fixture
-def p2(api_server: ApiServer, unique: str) -> Iterator[httpx.Client]:
-    with api_server.http(project=f"p2-{unique}") as http:
-        yield http
-
 
 # --- helpers ----------------------------------------------------------------------------
 

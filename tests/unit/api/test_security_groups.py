@@ -60,18 +60,6 @@ def shape(rule: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @pytest.fixture
-def p1(api_server: Any, unique: str) -> Any:
-    with api_server.http(project=f"p1-{unique}") as http:
-        yield http
-
-
-@pytest.fixture
-def p2(api_server: Any, unique: str) -> Any:
-    with api_server.http(project=f"p2-{unique}") as http:
-        yield http
-
-
-@pytest.fixture
 def net(p1: httpx.Client) -> dict[str, Any]:
     created = network(p1)
     subnet(p1, created["id"], "10.90.0.0/24")
