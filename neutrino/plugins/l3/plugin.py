@@ -25,6 +25,7 @@ from neutrino.plugins.l3.policies import POLICY_RULES
 from neutrino.plugins.l3.portforwardings import PortForwardingMixin
 from neutrino.plugins.l3.ports import PortGuard
 from neutrino.plugins.l3.routers import RouterMixin
+from neutrino.plugins.quotas import registry as quota_registry
 from neutrino.plugins.tags import TagChange
 
 
@@ -49,6 +50,9 @@ class Plugin(RouterMixin, InterfaceMixin, FloatingIPMixin, PortForwardingMixin):
         l3_journal.register_full_sync(Router, store.load_routers, FloatingIP,
                                       store.load_floatingips, store.all_interface_ids,
                                       store.load_interfaces)
+        # [quotas] quota_router and quota_floatingip apply to them.
+        quota_registry.track(self.events, "router", Router)
+        quota_registry.track(self.events, "floatingip", FloatingIP)
 
     def update_tags(self, ctx: Any, collection: str, resource_id: str,
                     change: TagChange) -> list[str]:

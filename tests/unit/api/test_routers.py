@@ -41,7 +41,6 @@ def api_server(db_url: str) -> Iterator[ApiServer]:
     yield from l3_server(db_url)
 
 
-
 # --- helpers ----------------------------------------------------------------------------
 
 def external_net(admin: httpx.Client, cidr: str = "172.24.4.0/24") -> dict[str, Any]:
@@ -268,3 +267,19 @@ def test_plugin_loads_by_entry_point_and_neutron_path() -> None:
     assert load_class("neutrino.service_plugins", "router") is Plugin
     assert load_class("neutrino.service_plugins",
                       "neutron.services.l3_router.l3_router_plugin.L3RouterPlugin") is Plugin
+
+
+def test_routers_and_floating_ips_have_quotas(client: httpx.Client, p1: httpx.Client,
+                                              unique: str) -> None:
+    project = f"p1-{unique}"
+    ok(client.put(f"/v2.0/quotas/{project}", json={"quota": {"router": 1,
+                                                               "floatingip": 1}}))
+    router_create(p1, name="first")
+    error = assert_error(router_post(p1, name="second"), 409, "OverQuota")
+    assert error["message"] == "Quota exceeded for resources: ['router']."
+    ext = external_net(client, "172.24.9.0/24")
+    fip = {"floatingip": {"floating_network_id": ext["id"]}}
+    ok(p1.post("/v2.0/floatingips", json=fip), 201)
+    assert_error(p1.post("/v2.0/floatingips", json=fip), 409, "OverQuota")
+    usage = ok(client.get(f"/v2.0/quotas/{project}/details"))["quota"]
+    assert usage["router"]["used"] == 1 and usage["floatingip"]["used"] == 1
