@@ -64,9 +64,6 @@ class Events:
         phase_of(event)
         self._subscribers[(resource, event)].append(callback)
 
-    def has_subscribers(self, resource: str, event: str) -> bool:
-        return bool(self._subscribers.get((resource, event)))
-
     def publish(self, resource: str, event: str, ctx: Context, current: dict[str, Any],
                 original: dict[str, Any] | None = None, **details: Any) -> None:
         """Run the subscribers in subscription order.

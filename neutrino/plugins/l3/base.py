@@ -48,6 +48,21 @@ def check_revision(ctx: Context, current: int) -> None:
             constraint=f"revision_number={wanted}", current=current)
 
 
+def all_or_undo(bodies: list[dict[str, Any]], make: Callable[[dict[str, Any]], dict[str, Any]],
+                undo: Callable[[str], None]) -> list[dict[str, Any]]:
+    """``make`` each body (each in its own transactions); on a failure ``undo`` the ones
+    already made, by id, and re-raise: a bulk create is all or nothing."""
+    made: list[dict[str, Any]] = []
+    try:
+        for body in bodies:
+            made.append(make(body))
+    except Exception:
+        for item in made:
+            undo(item["id"])
+        raise
+    return made
+
+
 def bad_request(resource: str, msg: str) -> exc.BadRequest:
     return exc.BadRequest(resource=resource, msg=msg)
 

@@ -26,7 +26,7 @@ from neutrino.db.models import FloatingIP, Network, PortForwarding, Tag
 from neutrino.db.query import Page
 from neutrino.db.resources import load_ports, load_subnets, subnets_for_ipam
 from neutrino.plugins.l3 import store
-from neutrino.plugins.l3.base import L3Base, bad_request, check_revision
+from neutrino.plugins.l3.base import L3Base, all_or_undo, bad_request, check_revision
 from neutrino.plugins.tags import TagChange, current_tags, store_tags
 
 FLOATINGIP = "floatingip"
@@ -103,15 +103,8 @@ class FloatingIPMixin(L3Base):
 
     def create_floatingip_bulk(self, ctx: Context,
                                bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        made: list[dict[str, Any]] = []
-        try:
-            for body in bodies:
-                made.append(self._create_fip(ctx, body))
-        except Exception:
-            for fip in made:
-                self.delete_floatingip(ctx, fip["id"])
-            raise
-        return made
+        return all_or_undo(bodies, lambda body: self._create_fip(ctx, body),
+                           lambda fip_id: self.delete_floatingip(ctx, fip_id))
 
     def _create_fip(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         net_id = body["floating_network_id"]

@@ -23,7 +23,13 @@ from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import FloatingIP, Network, Router, RouterPort, RouterRoute, Tag
 from neutrino.db.query import Page
 from neutrino.plugins.l3 import store
-from neutrino.plugins.l3.base import L3Base, bad_request, check_revision, internal_context
+from neutrino.plugins.l3.base import (
+    L3Base,
+    all_or_undo,
+    bad_request,
+    check_revision,
+    internal_context,
+)
 from neutrino.plugins.tags import TagChange, current_tags, store_tags
 
 ROUTER = "router"
@@ -59,15 +65,8 @@ class RouterMixin(L3Base):
             for body in bodies:
                 if body.get("external_gateway_info"):
                     self._check_external(session, body["external_gateway_info"]["network_id"])
-        made: list[dict[str, Any]] = []
-        try:
-            for body in bodies:
-                made.append(self._create_one(ctx, body))
-        except Exception:
-            for router in made:
-                self._remove_router(ctx, router["id"])
-            raise
-        return made
+        return all_or_undo(bodies, lambda body: self._create_one(ctx, body),
+                           lambda router_id: self._remove_router(ctx, router_id))
 
     def _create_one(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         def in_tx(session: Session) -> dict[str, Any]:
