@@ -1,0 +1,1 @@
+"""The L3 agent: legacy routers in qrouter namespaces, NAT through iptables."""
