@@ -1,0 +1,1 @@
+"""Subnet pools, address scopes and the auto-allocated topology (service plugins)."""
