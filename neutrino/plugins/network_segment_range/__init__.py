@@ -1,0 +1,1 @@
+"""The network segment range service plugin (``service_plugins = network_segment_range``)."""

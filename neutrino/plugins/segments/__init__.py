@@ -1,0 +1,1 @@
+"""The segments service plugin (``service_plugins = segments``): routed provider networks."""
