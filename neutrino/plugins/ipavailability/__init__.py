@@ -1,0 +1,1 @@
+"""The network IP availability service plugin (``network_ip_availability``)."""
