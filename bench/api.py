@@ -2,8 +2,22 @@
 
 Runs a real ``neutrino-server`` (one process, threads) per backend and prints JSON:
 
-    python bench/api.py [--backends sqlite,postgresql] [--ports 300] [--list 2000]
-                        [--client stdlib|httpx]
+    python bench/api.py [--backends sqlite,postgresql] [--auth noauth,keystone]
+                        [--ports 300] [--list 2000] [--client stdlib|httpx]
+
+``--auth`` picks the server's ``auth_strategy`` (both by default). With ``keystone`` a
+real Keystone is started as the test suite starts it (``tests/fixtures/keystone.py``);
+every request carries a token that the server validates through keystonemiddleware's
+``auth_token`` (fetched from Keystone once, then from its token cache, as a deployment
+without memcached runs it). With ``noauth`` the same identities travel as
+``X-Project-Id``/``X-Roles``.
+
+The main figures are those of a member of one project (``bench``) whose quotas are
+on — the default quota driver, with limits set above what the run creates (not −1, so
+every create takes the lock row and counts) — ``quota_enforcement`` in the output says
+so, and the project's ``used`` count from ``/v2.0/quotas/{id}/details`` at the end shows
+that every port was counted. The load average (1 minute) before each run is reported:
+the machine is shared, so compare runs made when it was quiet.
 
 The client runs on the same two cores as the server and the database, and every
 request is serial per client, so the client's own CPU time adds to each measured
@@ -19,20 +33,25 @@ with the server under 250 MB.
 Quotas (``quotas`` in the output): ports/s one by one for a project with a port
 limit (lock row + count in the transaction), for a project whose limit is −1, and on
 a second server with ``quota_driver = …DbQuotaDriverNull`` (quotas off); and 8
-clients creating ports for a project at its limit: refusals/s, every one a 409.
+clients creating ports for a project at its limit: refusals/s, every one a 409. These
+clients have the admin role in their project (their ports go on the bench network).
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import http.client
 import json
+import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -52,6 +71,8 @@ from tests.fixtures.servers import (  # noqa: E402
 NEUTRON = {"ports_per_s_serial": 10.87, "ports_per_s_8_clients": 12.0,
            "list_2000_ports_s": 0.981, "network_create_delete_pairs_per_s": 13.92}
 NULL_QUOTA_DRIVER = "neutron.db.quota.driver_null.DbQuotaDriverNull"
+# The bench project's limits: enforced (not −1), above what a run creates.
+BENCH_LIMITS = {"network": 100000, "subnet": 1000, "port": 100000}
 
 
 class Response:
@@ -119,12 +140,66 @@ class StdlibClient:
         self.close()
 
 
-def make_client(kind: str, base: str, project: str | None = None) -> Any:
-    """A client of the admin, or (``project``) of an admin scoped to that project, whose
-    ports belong to it and so meet its quota."""
-    headers = {"X-Project-Id": project, "X-Roles": "admin"} if project else {}
+class NoAuthIdentities:
+    """Who calls, with ``auth_strategy = noauth``: Neutron's noauth headers."""
+
+    auth = "noauth"
+
+    def server_conf(self) -> dict[str, dict[str, Any]]:
+        return {"DEFAULT": {"auth_strategy": "noauth"}}
+
+    def admin(self) -> dict[str, str]:
+        return {}  # noauth: a request without a project is the admin
+
+    def project(self, name: str, role: str = "member") -> tuple[str, dict[str, str]]:
+        """(project id, headers) of a user with ``role`` in project ``name``."""
+        return name, {"X-Project-Id": name, "X-Roles": role}
+
+
+class KeystoneIdentities:
+    """Who calls, with ``auth_strategy = keystone``: tokens from a real Keystone, which
+    the server validates through keystonemiddleware's auth_token."""
+
+    auth = "keystone"
+
+    def __init__(self, keystone: Any) -> None:
+        self.ks = keystone
+        self._projects: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+        self._suffix = uuid.uuid4().hex[:6]
+
+    def server_conf(self) -> dict[str, dict[str, Any]]:
+        admin = self.ks.admin_credentials
+        return {"DEFAULT": {"auth_strategy": "keystone"},
+                "keystone_authtoken": {
+                    "www_authenticate_uri": self.ks.auth_url, "auth_url": self.ks.auth_url,
+                    "auth_type": "password", "username": admin.username,
+                    "password": admin.password, "project_name": admin.project_name,
+                    "user_domain_id": "default", "project_domain_id": "default",
+                    "region_name": admin.region_name}}
+
+    def admin(self) -> dict[str, str]:
+        return {"X-Auth-Token": self.ks.admin_token}
+
+    def project(self, name: str, role: str = "member") -> tuple[str, dict[str, str]]:
+        """(project id, token header) of a user with ``role`` in Keystone project
+        ``name`` (made on first use; one user and token per project and role)."""
+        key = (name, role)
+        if key not in self._projects:
+            full = f"{name}-{self._suffix}"
+            user, password = f"{full}-{role}", f"pw-{full}-{role}"
+            found = self.ks.request("GET", "/projects", params={"name": full}).json()
+            project = found["projects"][0] if found["projects"] \
+                else self.ks.create_project(full)
+            made = self.ks.create_user(user, password, project_id=project["id"])
+            self.ks.assign_role(made["id"], project["id"], role)
+            token = self.ks.get_token(user, password, full)
+            self._projects[key] = (project["id"], {"X-Auth-Token": token})
+        return self._projects[key]
+
+
+def make_client(kind: str, base: str, headers: dict[str, str] | None = None) -> Any:
     if kind == "httpx":
-        return httpx.Client(base_url=base, timeout=120, headers=headers)
+        return httpx.Client(base_url=base, timeout=120, headers=headers or {})
     return StdlibClient(base, headers=headers)
 
 
@@ -159,12 +234,12 @@ def _ports_serial(http: Any, net_id: str, count: int) -> dict[str, float]:
             "port_create_p50_ms": statistics.median(latencies) * 1000}
 
 
-def _ports_concurrent(kind: str, base: str, net_id: str, count: int,
-                      clients: int) -> float:
+def _ports_concurrent(kind: str, base: str, headers: dict[str, str], net_id: str,
+                      count: int, clients: int) -> float:
     per_client = count // clients
 
     def work() -> None:
-        with make_client(kind, base) as http:
+        with make_client(kind, base, headers) as http:
             for _ in range(per_client):
                 http.post("/v2.0/ports", json={"port": {"network_id": net_id}}
                           ).raise_for_status()
@@ -212,19 +287,19 @@ def _network_pairs(http: Any, count: int) -> dict[str, float]:
             "network_pair_max_ms": latencies[-1] * 1000}
 
 
-def _project_ports_per_s(kind: str, base: str, net_id: str, project: str,
+def _project_ports_per_s(kind: str, base: str, headers: dict[str, str], net_id: str,
                          count: int) -> float:
-    with make_client(kind, base, project) as http:
+    with make_client(kind, base, headers) as http:
         return _ports_serial(http, net_id, count)["ports_per_s_serial"]
 
 
-def _refusals(kind: str, base: str, net_id: str, project: str, count: int,
+def _refusals(kind: str, base: str, headers: dict[str, str], net_id: str, count: int,
               clients: int = 8) -> dict[str, Any]:
     """``clients`` clients creating ports for a project at its limit: all refused."""
     per_client = count // clients
 
     def work() -> list[int]:
-        with make_client(kind, base, project) as http:
+        with make_client(kind, base, headers) as http:
             return [http.post("/v2.0/ports", json={"port": {"network_id": net_id}}
                               ).status_code for _ in range(per_client)]
 
@@ -238,54 +313,69 @@ def _refusals(kind: str, base: str, net_id: str, project: str, count: int,
     return {"refusals_per_s_8_clients": len(statuses) / elapsed}
 
 
-def _quotas(kind: str, base: str, net_id: str, count: int) -> dict[str, Any]:
-    with make_client(kind, base) as admin:
-        for project, limit in (("q-limited", 10**6), ("q-unlimited", -1), ("q-full", 0)):
-            admin.put(f"/v2.0/quotas/{project}", json={"quota": {"port": limit}}
-                      ).raise_for_status()
+def _set_limits(kind: str, base: str, ids: Any, project_id: str,
+                limits: dict[str, int]) -> None:
+    with make_client(kind, base, ids.admin()) as admin:
+        admin.put(f"/v2.0/quotas/{project_id}", json={"quota": limits}).raise_for_status()
+
+
+def _quotas(kind: str, base: str, ids: Any, net_id: str, count: int) -> dict[str, Any]:
+    projects = {name: ids.project(name, "admin")
+                for name in ("q-limited", "q-unlimited", "q-full")}
+    for name, limit in (("q-limited", 10**6), ("q-unlimited", -1), ("q-full", 0)):
+        _set_limits(kind, base, ids, projects[name][0], {"port": limit})
     result = {"ports_per_s_serial_limited": _project_ports_per_s(
-                  kind, base, net_id, "q-limited", count),
+                  kind, base, projects["q-limited"][1], net_id, count),
               "ports_per_s_serial_unlimited": _project_ports_per_s(
-                  kind, base, net_id, "q-unlimited", count)}
-    result.update(_refusals(kind, base, net_id, "q-full", count))
+                  kind, base, projects["q-unlimited"][1], net_id, count)}
+    result.update(_refusals(kind, base, projects["q-full"][1], net_id, count))
     return result
 
 
-def _quotas_off(kind: str, base: str, count: int) -> float:
-    with make_client(kind, base) as http:
+def _quotas_off(kind: str, base: str, ids: Any, count: int) -> float:
+    with make_client(kind, base, ids.admin()) as http:
         net_id = _bench_network(http)
-    return _project_ports_per_s(kind, base, net_id, "q-off", count)
+    return _project_ports_per_s(kind, base, ids.project("q-off", "admin")[1], net_id, count)
 
 
 def _bench_network(http: Any) -> str:
-    net = http.post("/v2.0/networks", json={"network": {"name": "bench"}}).json()
-    net_id = str(net["network"]["id"])
+    net = http.post("/v2.0/networks", json={"network": {"name": "bench"}})
+    net.raise_for_status()
+    net_id = str(net.json()["network"]["id"])
     http.post("/v2.0/subnets", json={"subnet": {
         "network_id": net_id, "cidr": "10.0.0.0/16", "ip_version": 4}}).raise_for_status()
     return net_id
 
 
-def run_backend(backend: str, ports: int, listed: int, workers: int,
+def load_1min() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def run_backend(backend: str, ids: Any, ports: int, listed: int, workers: int,
                 client: str) -> dict[str, Any]:
-    result = _serve(backend, workers, {}, lambda base: _measure(client, base, ports, listed))
-    off = _serve(backend, workers, {"quotas": {"quota_driver": NULL_QUOTA_DRIVER}},
+    load = load_1min()
+    result = _serve(backend, ids, workers, {},
+                    lambda base: _measure(client, base, ids, ports, listed))
+    off = _serve(backend, ids, workers, {"quotas": {"quota_driver": NULL_QUOTA_DRIVER}},
                  lambda base: {"ports_per_s_serial_off": _quotas_off(
-                     client, base, min(ports, 200))})
+                     client, base, ids, min(ports, 200))})
     result["quotas"]["ports_per_s_serial_off"] = off["ports_per_s_serial_off"]
     result["quotas"] = {k: round(v, 4) for k, v in result["quotas"].items()}
+    result["load_avg_1min"] = {"before": load, "after": load_1min()}
     return result
 
 
-def _serve(backend: str, workers: int, extra: dict[str, dict[str, Any]],
+def _serve(backend: str, ids: Any, workers: int, extra: dict[str, dict[str, Any]],
            measure: Any) -> dict[str, Any]:
     """Run ``measure(base url)`` against a fresh server and database; adds peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         port = free_port()
+        auth = ids.server_conf()
         with make_database(backend, tmpdir) as url:
             conf = write_config(tmpdir / "neutron.conf", {
-                **extra,
-                "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1",
+                **auth, **extra,
+                "DEFAULT": {**auth["DEFAULT"], "bind_host": "127.0.0.1",
                             "bind_port": port, "api_workers": workers},
                 "database": {"connection": url},
                 # What a deployment runs (the logger driver would log every call).
@@ -302,16 +392,32 @@ def _serve(backend: str, workers: int, extra: dict[str, dict[str, Any]],
     return result
 
 
-def _measure(kind: str, base: str, ports: int, listed: int) -> dict[str, Any]:
-    with make_client(kind, base) as http:
+def _quota_enforcement(kind: str, base: str, ids: Any, project_id: str) -> dict[str, Any]:
+    """Evidence that the figures were taken with quotas on: the project's limits and
+    what the quota engine counts as used."""
+    with make_client(kind, base, ids.admin()) as admin:
+        details = admin.get(f"/v2.0/quotas/{project_id}/details")
+        details.raise_for_status()
+    body = details.json()["quota"]
+    return {"quota_driver": "default (DbQuotaDriver: lock row + count in the transaction)",
+            "project_limits": {r: body[r]["limit"] for r in BENCH_LIMITS},
+            "ports_used_at_end": body["port"]["used"]}
+
+
+def _measure(kind: str, base: str, ids: Any, ports: int, listed: int) -> dict[str, Any]:
+    project_id, member = ids.project("bench", "member")
+    _set_limits(kind, base, ids, project_id, BENCH_LIMITS)
+    with make_client(kind, base, member) as http:
         net_id = _bench_network(http)
         result: dict[str, Any] = _ports_serial(http, net_id, ports)
-        result["ports_per_s_8_clients"] = _ports_concurrent(kind, base, net_id, ports, 8)
+        result["ports_per_s_8_clients"] = _ports_concurrent(kind, base, member, net_id,
+                                                            ports, 8)
         _fill_to(http, net_id, listed)
         result["list_2000_ports_s"] = _list_seconds(http)
         result.update(_network_pairs(http, 100))
     result = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
-    result["quotas"] = _quotas(kind, base, net_id, min(ports, 200))
+    result["quota_enforcement"] = _quota_enforcement(kind, base, ids, project_id)
+    result["quotas"] = _quotas(kind, base, ids, net_id, min(ports, 200))
     return result
 
 
@@ -327,24 +433,47 @@ def speedups(result: dict[str, Any]) -> dict[str, float]:
     }
 
 
+@contextlib.contextmanager
+def identities(auth: str) -> Iterator[Any]:
+    """The identities of ``auth`` mode; for keystone, a Keystone running meanwhile."""
+    if auth == "noauth":
+        yield NoAuthIdentities()
+        return
+    from tests.fixtures.keystone import KeystoneServer
+
+    with KeystoneServer() as keystone:
+        yield KeystoneIdentities(keystone)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--auth", default="noauth,keystone",
+                        help="auth_strategy of the server: noauth, keystone or both "
+                             "(comma-separated)")
     parser.add_argument("--ports", type=int, default=300)
     parser.add_argument("--list", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=0,
-                        help="api_workers: 0 serves from threads of one process (wsgiref), "
+                        help="api_workers: 0 serves from threads of one process (cheroot), "
                              "N >= 1 from N gunicorn processes (keep-alive)")
     parser.add_argument("--client", choices=("stdlib", "httpx"), default="stdlib",
                         help="HTTP client of the benchmark (see above)")
     args = parser.parse_args()
+    modes = [m.strip() for m in args.auth.split(",") if m.strip()]
+    unknown = set(modes) - {"noauth", "keystone"}
+    if unknown:
+        parser.error(f"--auth: unknown mode(s) {', '.join(sorted(unknown))}")
     out: dict[str, Any] = {"benchmark": "api", "api_workers": args.workers,
-                           "client": args.client,
+                           "client": args.client, "cpus": os.cpu_count(),
                            "neutron_reference": NEUTRON, "results": {}}
-    for backend in args.backends.split(","):
-        result = run_backend(backend, args.ports, args.list, args.workers, args.client)
-        result["speedup_vs_neutron"] = {k: round(v, 1) for k, v in speedups(result).items()}
-        out["results"][backend] = result
+    for auth in modes:
+        with identities(auth) as ids:
+            for backend in args.backends.split(","):
+                result = run_backend(backend, ids, args.ports, args.list, args.workers,
+                                     args.client)
+                result["speedup_vs_neutron"] = {k: round(v, 1)
+                                                for k, v in speedups(result).items()}
+                out["results"].setdefault(auth, {})[backend] = result
     print(json.dumps(out, indent=2))
 
 

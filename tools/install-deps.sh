@@ -16,6 +16,9 @@ if [[ "${1:-}" == "--system" ]]; then
     command -v busybox >/dev/null || need+=(busybox)  # udhcpc: the DHCP client of test VMs
     command -v ping >/dev/null || need+=(iputils-ping)
     command -v ip >/dev/null || need+=(iproute2)
+    command -v iptables-restore >/dev/null || need+=(iptables)  # L3 agent: NAT
+    command -v conntrack >/dev/null || need+=(conntrack)  # L3 agent: a removed FIP's flows
+    command -v arping >/dev/null || need+=(iputils-arping)  # L3 agent: gratuitous ARP
     if (( ${#need[@]} )); then
         if [[ $(id -u) -ne 0 ]]; then
             echo "install-deps: need root to apt-get install ${need[*]}" >&2

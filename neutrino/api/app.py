@@ -33,7 +33,8 @@ from neutrino.api.tags import TagsResource
 from neutrino.apidef import attributes
 from neutrino.context import Context
 from neutrino.db.api import Database
-from neutrino.db.models import Network, Port, Subnet
+from neutrino.db.models import Network, NetworkRBAC, Port, Subnet
+from neutrino.db.rbac import ACCESS_EXTERNAL, ACCESS_SHARED, granted_clause
 from neutrino.plugins.registry import load_core_plugin, load_service_plugins
 
 LOG = logging.getLogger(__name__)
@@ -188,13 +189,24 @@ class _SubCollection:
 
     def _controller(self, req: falcon.Request, parent_id: str) -> ResourceController:
         self.parent.fetch_visible(req.context.neutron, parent_id)
+        return self._bound(parent_id)
+
+    def _bound(self, parent_id: str) -> ResourceController:
         bound = _SubPlugin(self.plugin, self.parent.member, self.resource, parent_id)
         return ResourceController(self.resource, bound, self.policy, self.conf, self.lookup)
 
     # Falcon needs one field name per path level: the parent's id is ``resource_id``
     # as on the parent's own member route, the sub-resource's is ``sub_id``.
     def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
-        self._controller(req, resource_id).on_get_collection(req, resp)
+        ctx: Context = req.context.neutron
+        parent = self.parent.fetch_visible(ctx, resource_id)
+        # A collection with its own rule (``get_dhcp-agents``, ``get_l3-agents``) is
+        # refused as a whole, 403, as Neutron's scheduler controllers do: an empty list
+        # would tell a project owner its network or router is hosted nowhere.
+        rule = f"get_{self.resource.url}"
+        if self.policy.has_rule(rule):
+            self.policy.enforce(ctx, rule, self.parent.target(ctx, parent))
+        self._bound(resource_id).on_get_collection(req, resp)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
         if self.plain_create:
@@ -236,12 +248,15 @@ class _PluginRoute:
 
     def __init__(self, route: Any) -> None:
         for method, handler in route.handlers.items():
-            setattr(self, f"on_{method.lower()}", self._responder(method, handler))
+            setattr(self, f"on_{method.lower()}",
+                    self._responder(method, handler, getattr(route, "with_query", False)))
 
     @staticmethod
-    def _responder(method: str, handler: Any) -> Callable[..., None]:
-        def respond(req: falcon.Request, resp: falcon.Response, **fields: str) -> None:
+    def _responder(method: str, handler: Any, with_query: bool) -> Callable[..., None]:
+        def respond(req: falcon.Request, resp: falcon.Response, **fields: Any) -> None:
             body = read_json(req) if method in ("PUT", "POST") else None
+            if with_query:
+                fields["query"] = req.params
             status, payload = handler(req.context.neutron, body, **fields)
             send(resp, status, payload)
         return respond
@@ -291,6 +306,13 @@ class Server:
         self.db.dispose()
 
 
+def _access_as_seen_by(ctx: Context) -> tuple[Any, Any]:
+    """Whether RBAC policies share the network with the caller, and let it use the
+    network as external (for its project or every project)."""
+    return (granted_clause(NetworkRBAC, Network.id, ctx.project_id, ACCESS_SHARED),
+            granted_clause(NetworkRBAC, Network.id, ctx.project_id, ACCESS_EXTERNAL))
+
+
 def parent_lookup(db: Database) -> Any:
     """``network:<attr>`` policy values of a subnet's or port's network (one query).
 
@@ -309,9 +331,13 @@ def parent_lookup(db: Database) -> Any:
             if net_id not in cache:
                 with db.reader() as session:
                     row = session.execute(select(
-                        Network.project_id, Network.shared, Network.router_external
+                        Network.project_id, *_access_as_seen_by(ctx), Network.router_external
                     ).where(Network.id == net_id)).first()
-                project, shared, external = row if row is not None else (None, False, False)
+                project, shared, usable, external = row if row is not None \
+                    else (None, False, False, False)
+                # External to this caller only if a policy lets it use it so (RBAC).
+                external = external and (usable or project == ctx.project_id
+                                         or ctx.is_admin)
                 cache[net_id] = {"network:tenant_id": project, "network:project_id": project,
                                  "network:shared": shared, "network:router:external": external}
             return cast(dict[str, Any], cache[net_id])

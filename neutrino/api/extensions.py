@@ -13,6 +13,26 @@ UPDATED = "2026-11-21T00:00:00-00:00"
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "allowed-address-pairs": ("Allowed Address Pairs",
                               "Provides allowed address pairs"),
+    "availability_zone": ("Availability Zone", "The availability zone extension."),
+    "network_availability_zone": ("Network Availability Zone",
+                                  "Availability zone support for network."),
+    "network-ip-availability": ("Network IP Availability",
+                                "Provides IP availability data for each network and subnet."),
+    "security-groups-default-rules": ("Default rules for security groups",
+                                      "Configure set of security group rules used as "
+                                      "default rules for every new security group"),
+    "service-type": ("Neutron Service Type Management",
+                     "API for retrieving service providers for Neutron advanced services"),
+    "address-scope": ("Address scope", "Address scopes extension."),
+    "auto-allocated-topology": ("Auto Allocated Topology Services",
+                                "Auto Allocated Topology Services."),
+    "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a "
+                                                   "subnetpool as the default."),
+    "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a "
+                                               "subnet pool"),
+    "subnetpool-prefix-ops": ("Subnet Pool Prefix Operations",
+                              "Provides support for adjusting the prefix list of subnet "
+                              "pools"),
     "binding": ("Port Binding", "Expose port bindings of a virtual port to external "
                                 "application"),
     "empty-string-filtering": ("Empty String Filtering Extension",

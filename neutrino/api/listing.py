@@ -109,8 +109,8 @@ def page_links(req: falcon.Request, listing: ListRequest, items: list[dict[str, 
     """
     shown = items if visible is None else visible
     page = listing.page
-    if not page.limit:
-        return None
+    if not page.limit or any("id" not in item for item in shown):
+        return None  # resources without ids (availability zones …) are not paged
     base = f"{req.prefix}{req.path}"
     params = [(k, v) for k in req.params for v in req.get_param_as_list(k) or []
               if k not in ("marker", "page_reverse")]

@@ -184,6 +184,9 @@ class Policy:
             self._next_reload = now + 1.0
         return self.enforcer.rules
 
+    def has_rule(self, action: str) -> bool:
+        return action in self._rules()
+
     def check(self, ctx: Context, action: str, target: Mapping[str, Any]) -> bool:
         rules = self._rules()
         rule = rules.get(action)

@@ -146,6 +146,17 @@ NETWORKS = Resource("networks", "network", _attrs(
          convert_filter=v.to_int_filter),
     Attr("segments", allow_post=True, default=ATTR_NOT_SPECIFIED, convert=_convert_segments,
          validate=v.list_of(v.dict_with(_SEGMENT_KEYS)), enforce_policy=True),
+    # network_availability_zone: hints on create only, zones of the network's DHCP agents.
+    Attr("availability_zone_hints", allow_post=True, default=[],
+         validate=v.availability_zone_hints),
+    Attr("availability_zones"),
+    # The default external network (auto-allocated-topology) and the address scopes
+    # of the network's subnet pools (address-scope): the subnetpools plugin's.
+    Attr("is_default", allow_post=True, allow_put=True, default=False, convert=v.to_boolean,
+         validate=v.boolean, is_filter=True, enforce_policy=True,
+         convert_filter=v.to_boolean),
+    Attr("ipv4_address_scope"),
+    Attr("ipv6_address_scope"),
 ))
 
 _POOL = v.dict_with({"start": (True, v.ip_address), "end": (True, v.ip_address)})
@@ -159,8 +170,13 @@ SUBNETS = Resource("subnets", "subnet", _attrs(
          is_sort_key=True),
     Attr("ip_version", allow_post=True, convert=v.to_int, validate=v.in_values(4, 6),
          is_filter=True, is_sort_key=True, convert_filter=v.to_int_filter),
-    Attr("cidr", allow_post=True, validate=v.subnet_cidr, is_filter=True,
-         is_sort_key=True),
+    # Not required: a subnet from a pool gets its CIDR from the pool.
+    Attr("cidr", allow_post=True, default=ATTR_NOT_SPECIFIED, validate=v.subnet_cidr,
+         is_filter=True, is_sort_key=True),
+    Attr("prefixlen", allow_post=True, default=ATTR_NOT_SPECIFIED, convert=v.to_int,
+         validate=v.int_range(0, 128), is_visible=False),
+    Attr("use_default_subnetpool", allow_post=True, default=False, convert=v.to_boolean,
+         validate=v.boolean, is_visible=False),
     # Nullable attributes are not sort keys: keyset pagination over NULLs differs
     # between backends (NULLs first or last) and cannot use a NULL marker value.
     Attr("gateway_ip", allow_post=True, allow_put=True, default=ATTR_NOT_SPECIFIED,
@@ -180,7 +196,9 @@ SUBNETS = Resource("subnets", "subnet", _attrs(
          is_filter=True),
     Attr("subnetpool_id", allow_post=True, default=None, validate=v.uuid_or_none,
          is_filter=True),
-    Attr("segment_id", default=None, is_filter=True),
+    # Create-time only (routed provider networks; the segments plugin's segments).
+    Attr("segment_id", allow_post=True, default=None, validate=v.uuid_or_none,
+         is_filter=True),
 ))
 
 _FIXED_IP = v.dict_with({"subnet_id": (False, v.is_uuid), "ip_address": (False, v.ip_address)})
@@ -226,6 +244,8 @@ PORTS = Resource("ports", "port", _attrs(
          validate=v.dict_or_none, enforce_policy=True),
     Attr("binding:vif_type", is_filter=True, enforce_policy=True),
     Attr("binding:vif_details", enforce_policy=True),
+    # Shown when the segments plugin is loaded (the ip_allocation extension).
+    Attr("ip_allocation"),
 ))
 
 CORE_RESOURCES = (NETWORKS, SUBNETS, PORTS)

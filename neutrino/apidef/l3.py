@@ -74,6 +74,16 @@ class L3PortInUse(exc.InUse):
                "directly via the port API.")
 
 
+class RouterInterfaceInUseByRoute(exc.InUse):
+    message = ("Router interface for subnet %(subnet_id)s on router %(router_id)s cannot be "
+               "deleted, as it is required by one or more routes.")
+
+
+class PortInUse(exc.InUse):
+    message = ("Unable to complete operation on port %(port_id)s for network %(net_id)s. "
+               "Port already has an attached device %(device_id)s.")
+
+
 class InvalidRoutes(exc.InvalidInput):
     message = "Invalid format for routes: %(routes)s, %(reason)s"
 
@@ -164,7 +174,9 @@ def _router_attrs() -> dict[str, Attr]:
              validate=_routes),
         Attr("distributed", is_filter=True),
         Attr("ha", is_filter=True),
-        Attr("availability_zone_hints"),
+        # router_availability_zone: set on create only, as in Neutron.
+        Attr("availability_zone_hints", allow_post=True, default=[],
+             validate=v.availability_zone_hints),
         Attr("availability_zones"),
         Attr("flavor_id", is_filter=True),
     )})

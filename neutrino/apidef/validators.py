@@ -7,12 +7,15 @@ The attribute layer wraps both into Neutron's ``Invalid input for <attr>. Reason
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import netaddr
+
+from neutrino import exceptions as exc
 
 Validator = Callable[[Any], "str | None"]
 Converter = Callable[[Any], Any]
@@ -222,4 +225,17 @@ def tag(value: Any) -> str | None:
         return f"'{value}' exceeds maximum length of 255"
     if "," in value:
         return f"'{value}' contains a comma"
+    return None
+
+
+def availability_zone_hints(value: Any) -> str | None:
+    """A list of unique zone names that fits Neutron's hints column as JSON.
+
+    Too long a list is Neutron's ``InvalidInput`` as it words it, not a reason.
+    """
+    msg = list_of(string())(value)
+    if msg:
+        return msg
+    if len(json.dumps(value)) > 255:
+        raise exc.InvalidInput(error_message="Too many availability_zone_hints specified")
     return None

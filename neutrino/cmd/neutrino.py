@@ -1,9 +1,9 @@
 """neutrino: the all-in-one server (no arguments) and the admin commands.
 
     neutrino                       all-in-one: SQLite file, in-process bus, noauth,
-                                   API on 127.0.0.1:9696, and the OVS, DHCP and
-                                   metadata agents in this process when an OVS is
-                                   reachable
+                                   API on 127.0.0.1:9696, and the OVS, DHCP,
+                                   metadata (and, with the router plugin, L3)
+                                   agents in this process when an OVS is reachable
     neutrino run [--no-agent] [--config-file F …]
     neutrino db upgrade|current [--config-file F …]
     neutrino journal status|list|show ID|retry ID|sync [--config-file F …]
@@ -30,7 +30,8 @@ LOG = logging.getLogger(__name__)
 
 ALL_IN_ONE: dict[str, dict[str, object]] = {
     "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1", "bind_port": 9696,
-                "transport_url": "fake://"},
+                "transport_url": "fake://",
+                "service_plugins": ["segments", "network_segment_range"]},
     "ml2": {"mechanism_drivers": ["openvswitch", "l2population"],
             "tenant_network_types": ["vxlan", "local"]},
     "ml2_type_vxlan": {"vni_ranges": ["1:65535"]},
@@ -72,17 +73,18 @@ def ovsdb_reachable(connection: str) -> bool:
 def start_local_agent(server: Any, config_args: list[str],
                       overrides: dict[str, dict[str, object]] | None = None
                       ) -> list[tuple[Any, list[Any]]] | None:
-    """The all-in-one's agents: OVS, metadata and DHCP, in this process on the server's
-    in-process bus.
+    """The all-in-one's agents: OVS, metadata, DHCP and (with a router service plugin)
+    L3, in this process on the server's in-process bus.
 
     Started when the OVS of ``[ovs] ovsdb_connection`` answers; without one the
     server still serves the API and ports stay unbound. Returns (agent, resources)
     pairs in start order (the metadata socket exists before any DHCP namespace's
     proxy forwards to it).
     """
-    from neutrino.cmd import dhcp_agent, metadata_agent, ovs_agent
+    from neutrino.cmd import dhcp_agent, l3_agent, metadata_agent, ovs_agent
     from neutrino.conf.agent import make_agent_conf
     from neutrino.conf.dhcp import make_dhcp_agent_conf
+    from neutrino.conf.l3_agent import make_l3_agent_conf
     from neutrino.conf.metadata import make_metadata_agent_conf
 
     defaults: dict[str, dict[str, object]] = {
@@ -110,10 +112,19 @@ def start_local_agent(server: Any, config_args: list[str],
         dhcp_conf = make_dhcp_agent_conf(config_args, prog="neutrino", overrides=_merged(
             dhcp_defaults if not config_args else {}, merged))
         local.append(dhcp_agent.build(dhcp_conf, transport=transport))
+        if serves_routers(server):  # the L3 agent's calls need the router plugin's RPC
+            l3_conf = make_l3_agent_conf(config_args, prog="neutrino", overrides=merged)
+            local.append(l3_agent.build(l3_conf, transport=transport))
     except BaseException:
         stop_local_agent(local)
         raise
     return local
+
+
+def serves_routers(server: Any) -> bool:
+    """Whether a service plugin of ``server`` implements routers (``router`` extension)."""
+    return any("router" in getattr(plugin, "supported_extension_aliases", ())
+               for plugin in server.service_plugins)
 
 
 def _merged(base: dict[str, dict[str, object]],

@@ -14,7 +14,18 @@ from collections.abc import Callable, Sequence
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 
-from neutrino.conf import common, database, dhcp_scheduler, journal, ml2, nova, quotas, rpc
+from neutrino.conf import (
+    common,
+    database,
+    dhcp_scheduler,
+    journal,
+    l3_scheduler,
+    ml2,
+    nova,
+    quotas,
+    rpc,
+    service_providers,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -28,7 +39,7 @@ _LIBRARY_SECTIONS = frozenset({
 _FOREIGN_SECTIONS = _LIBRARY_SECTIONS | frozenset({
     "oslo_policy", "oslo_concurrency", "oslo_middleware", "nova", "placement",
     "agent", "ovs", "securitygroup", "experimental", "ironic", "designate",
-    "ml2_type_vlan_transparent", "ovn", "oslo_messaging_amqp",
+    "ml2_type_vlan_transparent", "ovn", "oslo_messaging_amqp", "network_log",
 })
 
 
@@ -47,8 +58,10 @@ def register_all(conf: cfg.ConfigOpts) -> None:
     journal.register(conf)
     rpc.register(conf)
     dhcp_scheduler.register(conf)
+    l3_scheduler.register(conf)
     nova.register(conf)
     quotas.register(conf)
+    service_providers.register(conf)
 
 
 def make_conf(args: Sequence[str] = (), *, prog: str = "neutrino-server",
@@ -90,9 +103,9 @@ def ignored(conf: cfg.ConfigOpts) -> list[tuple[str, str, str]]:
         found += [(path, "DEFAULT", name) for name in sorted(defaults)
                   if name not in conf._opts]
         for section in parser.sections():
-            if section in _LIBRARY_SECTIONS:
+            if section.lower() in _LIBRARY_SECTIONS:
                 continue
-            group = conf._groups.get(section)
+            group = conf._groups.get(section.lower())
             registered = group._opts if group is not None else {}
             found += [(path, section, name) for name in parser.options(section)
                       if name not in defaults and name not in registered]
@@ -106,7 +119,8 @@ def validate(conf: cfg.ConfigOpts) -> None:
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         parser.read(path)
         for section in parser.sections():
-            if section not in known:
+            # oslo.config reads [AGENT] as [agent]: group names are case-insensitive
+            if section not in known and section.lower() not in known:
                 raise ConfigError(f"{path}: unknown section [{section}]")
     for group_name in [None, *(g for g in conf._groups)]:
         group = conf if group_name is None else conf[group_name]

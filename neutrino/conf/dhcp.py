@@ -59,6 +59,9 @@ DHCP_AGENT_OPTS = [
 
 REPORT_OPTS = [
     cfg.BoolOpt("log_agent_heartbeats", default=False, help="Log every heartbeat."),
+    # Neutron's [AGENT] availability_zone, "nova" as Nova's and Cinder's default zone.
+    cfg.StrOpt("availability_zone", default="nova",
+               help="Availability zone of this node, reported with the heartbeat."),
 ]
 
 INTERFACE_DRIVERS = frozenset({

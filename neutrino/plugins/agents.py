@@ -70,7 +70,8 @@ def _listing(now: dt.datetime, down_time: int) -> Listing:
 class Plugin(ServicePlugin):
     """The agents service plugin (``service_plugins = agents``)."""
 
-    supported_extension_aliases = ["agent", "availability_zone"]
+    # ``availability_zone`` is the availability_zones plugin's (it lists the zones).
+    supported_extension_aliases = ["agent"]
     resources = [AGENTS]
     policy_rules = POLICY_RULES
 

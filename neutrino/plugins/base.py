@@ -75,6 +75,9 @@ class Route:
 
     path: str
     handlers: Mapping[str, Handler]
+    # The handlers also take ``query=`` (the query string's parameters, as Falcon
+    # parsed them): ``GET …/auto-allocated-topology/{project_id}?fields=dry-run``.
+    with_query: bool = False
 
 
 class ServicePlugin:

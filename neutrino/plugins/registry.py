@@ -21,5 +21,12 @@ def load_service_plugins(conf: Any, db: Any, core: Any) -> list[Any]:
     (``implicit_service_plugins``: ML2 serves the agents API, as in Neutron)."""
     names = [*getattr(core, "implicit_service_plugins", ()),
              *(n.strip() for n in conf.service_plugins if n.strip())]
-    return [load_class("neutrino.service_plugins", name)(conf, db, core)
-            for name in dict.fromkeys(names)]
+    plugins = [load_class("neutrino.service_plugins", name)(conf, db, core)
+               for name in dict.fromkeys(names)]
+    # A plugin that calls another's methods (auto-allocation makes routers) finds it
+    # here once all are loaded: ``plugins_loaded(plugins)``.
+    for plugin in plugins:
+        loaded = getattr(plugin, "plugins_loaded", None)
+        if loaded is not None:
+            loaded(plugins)
+    return plugins

@@ -59,6 +59,8 @@ class RpcService:
         self._servers: list[Any] = []
         # More q-plugin endpoints that service plugins bring (``attach_rpc``: DHCP).
         self.plugin_endpoints: list[Any] = []
+        # Topics of their own that service plugins serve (``consume``: q-l3-plugin).
+        self.topic_endpoints: dict[str, list[Any]] = {}
         self._subscribe()
 
     # --- wiring ----------------------------------------------------------------------
@@ -117,6 +119,10 @@ class RpcService:
             return
         rebind_failed_ports(self.plugin, state["host"])
 
+    def consume(self, topic: str, endpoints: list[Any]) -> None:
+        """Serve ``endpoints`` on ``topic`` too, from ``start()`` on (for ``attach_rpc``)."""
+        self.topic_endpoints.setdefault(topic, []).extend(endpoints)
+
     # --- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
@@ -129,6 +135,7 @@ class RpcService:
         plan = [(topics.PLUGIN, plugin), (topics.REPORTS, [self.reports])]
         if not self.conf.rpc_state_report_workers:
             plan = [(topics.PLUGIN, [*plugin, self.reports])]
+        plan += list(self.topic_endpoints.items())
         for topic, endpoints in plan:
             server = oslo_messaging.get_rpc_server(
                 self.transport, oslo_messaging.Target(topic=topic, server=host),

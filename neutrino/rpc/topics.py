@@ -10,6 +10,9 @@ from __future__ import annotations
 
 PLUGIN = "q-plugin"
 REPORTS = "q-reports-plugin"
+# L3 agents call the server on L3PLUGIN; the server casts to L3_AGENT.<host>.
+L3PLUGIN = "q-l3-plugin"
+L3_AGENT = "l3_agent"
 AGENT = "q-agent-notifier"
 
 PORT = "port"

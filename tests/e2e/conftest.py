@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.fixtures import hosts
@@ -366,3 +367,139 @@ def _detach(server: ApiServer) -> None:
     from neutrino.rpc import service
 
     service.detach(server.server)
+
+
+# --- L3: a network node with br-ex, an outside host, the L3 agent -----------------------------
+
+L3_AGENT_BIN = Path(sys.executable).with_name("neutrino-l3-agent")
+EXTERNAL_PHYSNET = "public"
+EXTERNAL_BRIDGE = "br-ex"
+
+
+def make_network_node(rig: Rig, where: AgentHost, outside_cidr: str,
+                      outside_gateway: str | None = None) -> hosts.Vm:
+    """Make ``where`` the network node: its OVS agent restarted with ``public:br-ex`` on
+    top of ``physnet1``, and an "outside" namespace cabled to its br-ex with
+    ``outside_cidr`` (a host on the external flat network, default route through
+    ``outside_gateway`` when given). The server must list ``public`` in
+    ``[ml2_type_flat] flat_networks``. Returns the outside host (a :class:`hosts.Vm`
+    whose tap is a plain br-ex port, no iface-id: the network's uplink, not a VIF)."""
+    where.stop_agent()
+    where.host.add_bridge(EXTERNAL_BRIDGE)
+    mappings = f"{PHYSNET}:{PHYS_BRIDGE},{EXTERNAL_PHYSNET}:{EXTERNAL_BRIDGE}"
+    _agent_config(where.config, rig.vhost, where.name, where.host, where.tunnel_ip, {
+        "ovs": {"local_ip": where.tunnel_ip, "datapath_type": "netdev",
+                "ovsdb_connection": where.host.db, "bridge_mappings": mappings}})
+    where.start_agent()
+    outside = hosts.create_vm(rig.cleanup, where.host, "", _local_mac(), outside_cidr,
+                              plug=False)
+    where.host.vsctl("add-port", EXTERNAL_BRIDGE, outside.tap)
+    if outside_gateway:
+        outside.exec("ip", "route", "add", "default", "via", outside_gateway)
+    outside.tx_offload_off()  # TCP through the userspace datapath needs it (hosts.py)
+
+    def mapped() -> bool:  # the restarted agent's report, not the old one's
+        return any(a["alive"] and EXTERNAL_PHYSNET in a["configurations"].get(
+                       "bridge_mappings", {})
+                   for a in rig.api("GET", "agents")["agents"]
+                   if a["agent_type"] == "Open vSwitch agent" and a["host"] == where.name)
+
+    hosts.wait_for(mapped, timeout=60, interval=0.2, what=f"{EXTERNAL_BRIDGE} on {where.name}")
+    return outside
+
+
+def _local_mac() -> str:
+    octets = uuid.uuid4().bytes[:5]
+    return "02:" + ":".join(f"{b:02x}" for b in octets)
+
+
+@dataclass
+class L3Agent:
+    """A ``neutrino-l3-agent`` process on a rig host; its router namespaces are in this
+    machine's ``/run/netns`` (as on a host of its own, they outlive an agent restart).
+
+    It enters only the host's network namespace (``nsenter --net``): under ``ip netns
+    exec`` it would get a mount namespace of its own, where the bind mounts naming its
+    router namespaces would live and die with the process, so a restarted agent would
+    find names without namespaces, which no real host does to its agent.
+    """
+
+    host: AgentHost
+    config_files: tuple[Path, ...]
+    state: Path
+    log: Path
+    proc: subprocess.Popen[Any] | None = None
+
+    def start(self) -> None:
+        argv = [str(L3_AGENT_BIN)]
+        for path in self.config_files:
+            argv += ["--config-file", str(path)]
+        enter = ["nsenter", f"--net=/run/netns/{self.host.host.netns}"]
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([*enter, *argv], stdout=out,
+                                         stderr=subprocess.STDOUT, cwd=REPO)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the agent process only: what it built (namespaces, proxies) stays."""
+        if self.proc is None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    def remove_everything(self, router_ids: set[str]) -> None:
+        """Stop the agent, kill the processes it left (pid files under its state path)
+        and delete the ``qrouter-`` namespaces of ``router_ids``."""
+        self.stop()
+        for pid_file in self.state.rglob("*pid"):
+            _kill_pid_file(pid_file)
+        for router_id in router_ids:
+            namespace = f"qrouter-{router_id}"
+            if (Path("/run/netns") / namespace).exists():
+                hosts.run(["ip", "netns", "del", namespace], check=False)
+
+
+def start_l3_agent(rig: Rig, where: AgentHost, *, metadata_socket: Path | None = None,
+                   router_ids: set[str] | None = None,
+                   extra: Mapping[str, dict[str, Any]] | None = None) -> L3Agent:
+    """``neutrino-l3-agent --config-file neutron.conf --config-file l3_agent.ini`` on
+    ``where`` (the metadata redirect served through ``metadata_socket`` when given);
+    stopped on the rig's clean-up, which also deletes the namespaces of the routers
+    in ``router_ids`` (a set the caller fills) and of every router still listed."""
+    state = _state_dir(rig)
+    neutron_conf = write_config(state / "neutron.conf", {
+        "DEFAULT": {"host": where.name, "debug": "true", "state_path": str(state),
+                    "transport_url": f"rabbit://guest:guest@127.0.0.1:5672/{rig.vhost}",
+                    "rpc_response_timeout": 20}})
+    l3_ini = write_config(state / "l3_agent.ini", _merged({
+        "DEFAULT": {"interface_driver": "openvswitch", "agent_mode": "legacy",
+                    "metadata_proxy_socket": str(metadata_socket or state / "none"),
+                    "enable_metadata_proxy": str(metadata_socket is not None).lower()},
+        "ovs": {"ovsdb_connection": where.host.db},
+        "agent": {"report_interval": 2}}, extra))
+    agent = L3Agent(where, (neutron_conf, l3_ini), state, state / "l3-agent.log")
+    agent.start()
+    known = router_ids if router_ids is not None else set()
+    rig.cleanup.add(lambda: agent.remove_everything(known | _router_ids(rig)))
+    return agent
+
+
+def _router_ids(rig: Rig) -> set[str]:
+    try:
+        response = rig.http.request("GET", "/v2.0/routers?fields=id")
+    except httpx.HTTPError:  # the server is gone: the caller's set is all there is
+        return set()
+    if response.status_code != 200:  # no router plugin: no routers
+        return set()
+    return {r["id"] for r in response.json()["routers"]}

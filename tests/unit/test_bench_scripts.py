@@ -27,3 +27,16 @@ def test_benchmark_loads_as_a_script(script: str, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", LOAD, str(BENCH / script)], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_api_benchmark_takes_the_auth_modes_and_refuses_others(tmp_path: Path) -> None:
+    """``bench/api.py --auth`` names the server's auth_strategy: noauth, keystone or both."""
+    script = str(BENCH / "api.py")
+    shown = subprocess.run([sys.executable, script, "--help"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "--auth" in shown.stdout and "keystone" in shown.stdout
+    refused = subprocess.run([sys.executable, script, "--auth", "noauth,ldap"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "unknown mode(s) ldap" in refused.stderr

@@ -260,6 +260,7 @@ class DhcpAgent(DeviceAgent):
         report: dict[str, Any] = {
             "binary": AGENT_BINARY_DHCP, "host": self.host, "topic": DHCP_AGENT_TOPIC,
             "agent_type": AGENT_TYPE_DHCP, "start_flag": self._start_flag,
+            "availability_zone": self.config.availability_zone,
             "configurations": {
                 "networks": len(applied),
                 "subnets": sum(len(n.dhcp_subnets) for n in applied),

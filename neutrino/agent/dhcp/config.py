@@ -23,6 +23,7 @@ class DhcpAgentConfig:
     check_interval: float = 1.0  # how often dead dnsmasq processes are looked for
     dhcp_driver: str = "neutron.agent.linux.dhcp.Dnsmasq"
     log_agent_heartbeats: bool = False
+    availability_zone: str = "nova"
     # the metadata agent's socket, where the namespaces' metadata proxies forward to
     metadata_proxy_socket: Path | None = None
 
@@ -45,4 +46,5 @@ class DhcpAgentConfig:
                    report_interval=float(conf.agent.report_interval),
                    dhcp_driver=conf.dhcp_driver,
                    log_agent_heartbeats=conf.agent.log_agent_heartbeats,
+                   availability_zone=conf.agent.availability_zone,
                    metadata_proxy_socket=Path(conf.metadata_proxy_socket).absolute())

@@ -28,6 +28,8 @@ class Port(StandardAttrs, Base):
     device_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     device_owner: Mapped[str] = mapped_column(String(255), default="")
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # ``deferred`` while a port of a routed network waits for a host (0011_segments).
+    ip_allocation: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class IPAllocation(Base):

@@ -116,9 +116,12 @@ class Plugin(ServicePlugin):
         def in_tx(session: Session) -> list[str]:
             if not store.wants_dhcp(session, network_id):
                 return []
+            # Neutron's rule: the network's hints, else default_availability_zones.
+            zones = store.network_hints(session, network_id) or list(
+                getattr(self.conf, "default_availability_zones", []))
             chosen = scheduling.choose_agents(
                 store.dhcp_agents(session), store.agents_of_network(session, network_id),
-                self.conf.dhcp_agents_per_network, now, self.conf.agent_down_time)
+                self.conf.dhcp_agents_per_network, now, self.conf.agent_down_time, zones)
             for agent in chosen:
                 store.bind(session, network_id, agent.id)
             return [a.host for a in chosen]
@@ -291,7 +294,7 @@ class Plugin(ServicePlugin):
 
     def _hosts(self, network_id: str) -> list[str]:
         with self.db.reader() as session:
-            return store.hosts_of_networks(session, [network_id])[network_id]
+            return store.hosts_of_network(session, network_id)
 
     def _cast(self, hosts: list[str], method: str, payload: dict[str, Any]) -> None:
         if self.notifier is not None and hosts:
@@ -312,9 +315,15 @@ class Plugin(ServicePlugin):
     def _port_created(self, resource: str, event: str, ctx: Context,
                       current: dict[str, Any], original: dict[str, Any] | None,
                       **details: Any) -> None:
-        hosts = self._hosts(current["network_id"])
-        if not hosts and current.get("fixed_ips"):
-            self._schedule_and_announce(current["network_id"])
+        network_id = current["network_id"]
+        with self.db.reader() as session:
+            hosts = store.hosts_of_network(session, network_id)
+            # Scheduling chooses among DHCP agents: with none registered, its write
+            # transaction (three reads) would choose nothing on every port create.
+            schedule = not hosts and bool(current.get("fixed_ips")) \
+                and store.any_dhcp_agent(session)
+        if schedule:
+            self._schedule_and_announce(network_id)
             return  # the new agents fetch the whole network, this port included
         self._cast(hosts, "port_create_end", {"port": current})
 
@@ -360,8 +369,7 @@ class Plugin(ServicePlugin):
                           session: Session | None = None, **details: Any) -> None:
         # The bindings go with the network (ON DELETE CASCADE); remember whom to tell.
         if session is not None:
-            self._gone[current["id"]] = store.hosts_of_networks(
-                session, [current["id"]])[current["id"]]
+            self._gone[current["id"]] = store.hosts_of_network(session, current["id"])
 
     def _network_deleted(self, resource: str, event: str, ctx: Context,
                          current: dict[str, Any], original: dict[str, Any] | None,

@@ -2,14 +2,17 @@
 
 The facts (agents, their load, their bindings) are gathered by ``store``; time comes
 in as ``now``. Least loaded first: the agent hosting the fewest networks, then the
-host name, so the same facts always give the same answer.
+host name, so the same facts always give the same answer. Availability zones as
+Neutron's AZ-aware scheduler treats them: a network with zone hints gets agents of
+those zones only, and its agents are spread across zones (the zone serving it least
+first, then the zone whose free agent is least loaded).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +24,7 @@ class DhcpAgent:
     admin_state_up: bool
     heartbeat: dt.datetime | None
     load: int  # networks it hosts
+    availability_zone: str | None = None
 
     def alive(self, now: dt.datetime, down_time: int) -> bool:
         return self.heartbeat is not None and \
@@ -28,19 +32,43 @@ class DhcpAgent:
 
 
 def choose_agents(agents: Iterable[DhcpAgent], hosting: Iterable[str], wanted: int,
-                  now: dt.datetime, down_time: int) -> list[DhcpAgent]:
+                  now: dt.datetime, down_time: int,
+                  zones: Sequence[str] = ()) -> list[DhcpAgent]:
     """Agents to add so that ``wanted`` alive agents serve a network hosted by ``hosting``.
 
-    Only alive, admin-up agents count and are chosen; an agent already hosting the
-    network is never chosen twice.
+    Only alive, admin-up agents count and are chosen, and with ``zones`` (the
+    network's hints) only agents of those zones are chosen; an agent already hosting
+    the network is never chosen twice.
     """
     agents = list(agents)
     bound = set(hosting)
-    serving = sum(1 for a in agents if a.id in bound and a.alive(now, down_time))
+    serving = [a for a in agents if a.id in bound and a.alive(now, down_time)]
     free = [a for a in agents if a.id not in bound and a.admin_state_up
-            and a.alive(now, down_time)]
+            and a.alive(now, down_time)
+            and (not zones or a.availability_zone in zones)]
     free.sort(key=lambda a: (a.load, a.host, a.id))
-    return free[:max(wanted - serving, 0)]
+    return spread(free, serving, max(wanted - len(serving), 0))
+
+
+def spread(free: list[DhcpAgent], serving: Iterable[DhcpAgent], needed: int
+           ) -> list[DhcpAgent]:
+    """``needed`` of ``free`` (least loaded first), taken from the zone that serves the
+    network least each time; among equal zones, the one whose next agent comes first."""
+    by_zone: dict[str | None, list[DhcpAgent]] = {}
+    for agent in free:  # dicts keep insertion order: zones by their best agent
+        by_zone.setdefault(agent.availability_zone, []).append(agent)
+    count = dict.fromkeys(by_zone, 0)
+    for agent in serving:
+        if agent.availability_zone in count:
+            count[agent.availability_zone] += 1
+    chosen: list[DhcpAgent] = []
+    while len(chosen) < needed and count:
+        zone = min(count, key=lambda z: count[z])
+        chosen.append(by_zone[zone].pop(0))
+        count[zone] += 1
+        if not by_zone[zone]:
+            del count[zone]
+    return chosen
 
 
 def dead_agents(agents: Iterable[DhcpAgent], now: dt.datetime,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import bindparam, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from neutrino.apidef import availability_zone as az
 from neutrino.common import constants as const
 from neutrino.db.api import RetryRequest
-from neutrino.db.models import Agent, NetworkDhcpAgentBinding, Subnet
+from neutrino.db.models import Agent, Network, NetworkDhcpAgentBinding, Subnet
 from neutrino.plugins.dhcp.scheduling import DhcpAgent, next_binding_index
 
 Binding = NetworkDhcpAgentBinding
@@ -21,13 +22,19 @@ def dhcp_agents(session: Session, ids: Iterable[str] | None = None) -> list[Dhcp
     load = select(Binding.dhcp_agent_id, func.count().label("n")).group_by(
         Binding.dhcp_agent_id).subquery()
     query = select(Agent.id, Agent.host, Agent.admin_state_up, Agent.heartbeat_timestamp,
-                   func.coalesce(load.c.n, 0)).outerjoin(
+                   func.coalesce(load.c.n, 0), Agent.availability_zone).outerjoin(
         load, load.c.dhcp_agent_id == Agent.id).where(
         Agent.agent_type == const.AGENT_TYPE_DHCP)
     if ids is not None:
         query = query.where(Agent.id.in_(sorted(set(ids))))
-    return [DhcpAgent(r[0], r[1], bool(r[2]), r[3], int(r[4]))
+    return [DhcpAgent(r[0], r[1], bool(r[2]), r[3], int(r[4]), r[5])
             for r in session.execute(query).all()]
+
+
+def network_hints(session: Session, network_id: str) -> list[str]:
+    """The network's availability zone hints."""
+    return az.hints_from_db(session.execute(select(Network.availability_zone_hints).where(
+        Network.id == network_id)).scalar())
 
 
 def dhcp_agent_on_host(session: Session, host: str) -> str | None:
@@ -54,6 +61,28 @@ def hosts_of_networks(session: Session, network_ids: Iterable[str]) -> dict[str,
     return {n: sorted(h) for n, h in found.items()}
 
 
+# The reads of every port create and network delete, built once (building and keying
+# a statement per call costs more than the database takes to answer it).
+_HOSTS_OF_NETWORK = select(Agent.host).join(
+    Binding, Agent.id == Binding.dhcp_agent_id).where(
+    Binding.network_id == bindparam("network_id"), Agent.admin_state_up)
+_ANY_DHCP_AGENT = select(exists().where(Agent.agent_type == const.AGENT_TYPE_DHCP))
+_SERVED_BY_DHCP = select(
+    exists().where(Subnet.network_id == bindparam("network_id"), Subnet.enable_dhcp)
+    & exists().where(Binding.network_id == bindparam("network_id")))
+
+
+def hosts_of_network(session: Session, network_id: str) -> list[str]:
+    """``hosts_of_networks`` of one network."""
+    return sorted(session.connection().execute(
+        _HOSTS_OF_NETWORK, {"network_id": network_id}).scalars())
+
+
+def any_dhcp_agent(session: Session) -> bool:
+    """Is any DHCP agent registered (alive or not)? Without one nothing is scheduled."""
+    return bool(session.connection().execute(_ANY_DHCP_AGENT).scalar())
+
+
 def networks_of_agent(session: Session, agent_id: str) -> list[str]:
     return sorted(session.execute(select(Binding.network_id).where(
         Binding.dhcp_agent_id == agent_id)).scalars())
@@ -67,9 +96,8 @@ def wants_dhcp(session: Session, network_id: str) -> bool:
 
 def served_by_dhcp(session: Session, network_id: str) -> bool:
     """A DHCP-enabled subnet and at least one DHCP agent: its ports wait for DHCP."""
-    return bool(session.execute(select(
-        exists().where(Subnet.network_id == network_id, Subnet.enable_dhcp)
-        & exists().where(Binding.network_id == network_id))).scalar())
+    return bool(session.connection().execute(
+        _SERVED_BY_DHCP, {"network_id": network_id}).scalar())
 
 
 def dhcp_networks_short_of(session: Session, wanted: int) -> list[str]:

@@ -22,8 +22,9 @@ from neutrino import exceptions as exc
 from neutrino.apidef import l3
 from neutrino.context import Context
 from neutrino.db.base import table_of, utcnow
-from neutrino.db.models import FloatingIP, Network, PortForwarding, Tag
+from neutrino.db.models import FloatingIP, PortForwarding, Tag
 from neutrino.db.query import Page
+from neutrino.db.rbac import external_for
 from neutrino.db.resources import load_ports, load_subnets, subnets_for_ipam
 from neutrino.plugins.l3 import store
 from neutrino.plugins.l3.base import L3Base, all_or_undo, bad_request, check_revision
@@ -110,7 +111,8 @@ class FloatingIPMixin(L3Base):
         net_id = body["floating_network_id"]
         fip_id = str(uuid.uuid4())
         with self.db.reader() as session:
-            subnets = self._external_subnets(session, net_id, body.get("subnet_id"))
+            subnets = self._external_subnets(session, net_id, body.get("subnet_id"),
+                                             None if ctx.is_admin else body["project_id"])
             # Checked before anything is made, and again in the transaction.
             self._association(session, ctx, {"floating_network_id": net_id,
                                              "project_id": body["project_id"]},
@@ -154,10 +156,10 @@ class FloatingIPMixin(L3Base):
                 floating_ip_address="", net_id=body.get("floating_network_id", "")) from None
 
     @staticmethod
-    def _external_subnets(session: Session, net_id: str,
-                          subnet_id: str | None) -> list[dict[str, Any]]:
-        external = session.execute(select(Network.router_external).where(
-            Network.id == net_id)).scalar()
+    def _external_subnets(session: Session, net_id: str, subnet_id: str | None,
+                          project: str | None) -> list[dict[str, Any]]:
+        # External for this project: RBAC ``access_as_external`` (any project if None).
+        external = external_for(session, net_id, project)
         if external is None:
             raise exc.NetworkNotFound(net_id=net_id)
         if not external:
@@ -206,6 +208,11 @@ class FloatingIPMixin(L3Base):
                     session, ctx, original, port_id, changes.get("fixed_ip_address"))
                 values.update(fixed_port_id=fixed_port, fixed_ip_address=fixed_ip,
                               router_id=router_id)
+                if (fixed_port, fixed_ip, router_id) != (
+                        original["port_id"], original["fixed_ip_address"],
+                        original["router_id"]):
+                    # Down until the (new) router's L3 agent reports it ACTIVE.
+                    values["status"] = "DOWN"
             self._bump_fip(session, fip_id, **values)
             changed = self._fip(session, fip_id)
             self.events.publish(FLOATINGIP, "precommit_update", ctx, changed, original,
@@ -233,7 +240,7 @@ class FloatingIPMixin(L3Base):
                 FloatingIP.fixed_port_id == port_id)).scalars().all():
             original = self._fip(session, fip_id)
             self._bump_fip(session, fip_id, fixed_port_id=None, fixed_ip_address=None,
-                           router_id=None)
+                           router_id=None, status="DOWN")
             fip = self._fip(session, fip_id)
             self.events.publish(FLOATINGIP, "precommit_update", ctx, fip, original,
                                 session=session)

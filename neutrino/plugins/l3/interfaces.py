@@ -29,16 +29,6 @@ from neutrino.plugins.l3.base import L3Base, bad_request, internal_context
 INTERFACE = "router_interface"
 
 
-class RouterInterfaceInUseByRoute(exc.InUse):
-    message = ("Router interface for subnet %(subnet_id)s on router %(router_id)s cannot be "
-               "deleted, as it is required by one or more routes.")
-
-
-class PortInUse(exc.InUse):
-    message = ("Unable to complete operation on port %(port_id)s for network %(net_id)s. "
-               "Port already has an attached device %(device_id)s.")
-
-
 def interface_info(router: Any, port: dict[str, Any]) -> dict[str, Any]:
     """Neutron's answer to an interface change (and the journal's interface object)."""
     subnets = [ip["subnet_id"] for ip in port["fixed_ips"]]
@@ -136,8 +126,8 @@ class InterfaceMixin(L3Base):
                 raise exc.PortNotFound(port_id=port_id)
             port = ports[0]
             if port["device_id"] or port["device_owner"]:
-                raise PortInUse(port_id=port_id, net_id=port["network_id"],
-                                device_id=port["device_id"] or port["device_owner"])
+                raise l3.PortInUse(port_id=port_id, net_id=port["network_id"],
+                                   device_id=port["device_id"] or port["device_owner"])
             subnets = [ip["subnet_id"] for ip in port["fixed_ips"]]
             if not subnets:
                 raise bad_request("router", "Router port must have at least one fixed IP")
@@ -230,5 +220,5 @@ class InterfaceMixin(L3Base):
         hops = session.execute(select(RouterRoute.nexthop).where(
             RouterRoute.router_id == router_id)).scalars()
         if cidr and any(netaddr.IPAddress(h) in netaddr.IPNetwork(cidr) for h in hops):
-            raise RouterInterfaceInUseByRoute(router_id=router_id, subnet_id=subnet_id)
+            raise l3.RouterInterfaceInUseByRoute(router_id=router_id, subnet_id=subnet_id)
 

@@ -17,12 +17,14 @@ from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
+from neutrino.apidef import availability_zone as az
 from neutrino.apidef import l3
 from neutrino.context import Context
 from neutrino.db.base import table_of, utcnow
-from neutrino.db.models import FloatingIP, Network, Router, RouterPort, RouterRoute, Tag
+from neutrino.db.models import FloatingIP, Router, RouterPort, RouterRoute, Tag
 from neutrino.db.query import Page
-from neutrino.plugins.l3 import store
+from neutrino.db.rbac import external_for
+from neutrino.plugins.l3 import agentstore, store
 from neutrino.plugins.l3.base import (
     L3Base,
     all_or_undo,
@@ -63,8 +65,10 @@ class RouterMixin(L3Base):
                            bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self.db.reader() as session:
             for body in bodies:
+                agentstore.check_hints(session, body.get(az.AZ_HINTS) or [])
                 if body.get("external_gateway_info"):
-                    self._check_external(session, body["external_gateway_info"]["network_id"])
+                    self._check_external(session, body["external_gateway_info"]["network_id"],
+                                         None if ctx.is_admin else body["project_id"])
         return all_or_undo(bodies, lambda body: self._create_one(ctx, body),
                            lambda router_id: self._remove_router(ctx, router_id))
 
@@ -78,6 +82,9 @@ class RouterMixin(L3Base):
                 "status": "ACTIVE", "admin_state_up": body.get("admin_state_up", True),
                 "gw_port_id": None, "enable_snat": True, "created_at": now,
                 "updated_at": now, "revision_number": 0})
+            # Neutron keeps default_availability_zones as the hints of a router without.
+            agentstore.store_hints(session, router_id, az.effective_hints(
+                body.get(az.AZ_HINTS), getattr(self.conf, "default_availability_zones", [])))
             router = self._router(session, router_id)
             self._publish("precommit_create", ctx, router, session=session)
             return router
@@ -96,9 +103,10 @@ class RouterMixin(L3Base):
     # --- gateway -------------------------------------------------------------------
 
     @staticmethod
-    def _check_external(session: Session, net_id: str) -> None:
-        external = session.execute(select(Network.router_external).where(
-            Network.id == net_id)).scalar()
+    def _check_external(session: Session, net_id: str, project: str | None) -> None:
+        """The network is external for ``project`` (RBAC ``access_as_external``; any
+        project if None), else 404 or 400 as Neutron answers."""
+        external = external_for(session, net_id, project)
         if external is None:
             raise exc.NetworkNotFound(net_id=net_id)
         if not external:
@@ -110,7 +118,8 @@ class RouterMixin(L3Base):
         with self.db.reader() as session:
             router = self._router(session, router_id)
             if gateway:
-                self._check_external(session, gateway["network_id"])
+                self._check_external(session, gateway["network_id"],
+                                     None if ctx.is_admin else router["project_id"])
         current = router["external_gateway_info"]
         if current and (not gateway or gateway["network_id"] != current["network_id"]):
             router = self._clear_gateway(ctx, router)

@@ -29,6 +29,7 @@ from neutrino.db.models import (
 )
 from neutrino.db.query import Listing
 from neutrino.db.resources import timestamp
+from neutrino.plugins.l3 import agentstore
 
 _CHUNK = 500
 
@@ -98,11 +99,14 @@ def load_routers(session: Session, ids: Sequence[str],
     gw_nets = dict(session.execute(select(Port.id, Port.network_id).where(
         Port.id.in_(gw_ports))).all()) if gw_ports else {}
     tags = tags_of(session, found)
+    hints, zones = agentstore.hints_of(session, found), agentstore.zones_of(session, found)
     routers = []
     for i in found:
         row = rows[i]
         router = _router_dict(row, routes.get(i, []), tags.get(i, []),
                               gw_nets.get(row.gw_port_id), gw_ips.get(row.gw_port_id, []))
+        router.update(availability_zone_hints=hints.get(i, []),
+                      availability_zones=zones.get(i, []))
         if with_gw_port:
             router["gw_port_id"] = row.gw_port_id
         routers.append(router)
@@ -118,7 +122,7 @@ def _router_dict(row: Any, routes: list[dict[str, str]], tags: list[str],
     return {"id": row.id, "name": row.name, **_standard(row),
             "admin_state_up": row.admin_state_up, "status": row.status,
             "external_gateway_info": gateway, "routes": routes,
-            # Legacy routers only: no DVR, no HA, no availability zones, no flavors.
+            # Legacy routers only: no DVR, no HA, no flavors (zones: load_routers).
             "distributed": False, "ha": False, "availability_zone_hints": [],
             "availability_zones": [], "flavor_id": None, "tags": tags}
 

@@ -11,7 +11,8 @@ to one of the network's segments for its host.
 from __future__ import annotations
 
 import abc
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,12 @@ ID = "id"
 
 Segment = dict[str, Any]
 
+# Where a type's tenant segmentation ids come from when not from its configured ranges:
+# ``source(session, network_type, project_id)`` -> [(physical_network, first, last)], in
+# the order to try them; ``project_id`` None asks for every range (a partial provider
+# segment). Set by the network_segment_range service plugin.
+RangeSource = Callable[[Session, str, str | None], list[tuple[str | None, int, int]]]
+
 VIF_TYPE_UNBOUND = "unbound"
 VIF_TYPE_BINDING_FAILED = "binding_failed"
 
@@ -36,6 +43,10 @@ class TypeDriver(abc.ABC):
     driver never commits. Errors are ``neutrino.exceptions`` (InvalidInput for a bad
     provider segment, InUse for a taken one, NoNetworkAvailable when exhausted).
     """
+
+    # The types whose tenant ids come from ranges (network segment ranges apply to them).
+    has_ranges: ClassVar[bool] = False
+    range_source: RangeSource | None = None
 
     def __init__(self, conf: Any) -> None:
         self.conf = conf
@@ -64,8 +75,16 @@ class TypeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def allocate_tenant_segment(self, session: Session) -> Segment | None:
-        """Allocate a free segment for a project network; None when none is free."""
+    def allocate_tenant_segment(self, session: Session,
+                                project_id: str | None = None) -> Segment | None:
+        """Allocate a free segment for a network of ``project_id``; None when none is free.
+
+        With a ``range_source`` the project's own ranges come first, then shared ones.
+        """
+
+    def configured_ranges(self) -> list[tuple[str | None, int, int]]:
+        """The ranges of the configuration, [(physical_network, first, last)]."""
+        return []
 
     @abc.abstractmethod
     def release_segment(self, session: Session, segment: Segment) -> None:

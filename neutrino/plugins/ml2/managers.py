@@ -47,14 +47,27 @@ class TypeManager:
             raise exc.InvalidInput(error_message="network_type required")
         self.driver(network_type).validate_provider_segment(segment)
 
-    def create_network_segments(self, session: Session,
-                                provider: list[api.Segment] | None) -> list[api.Segment]:
-        """Reserve the provider segments, or allocate one project segment."""
+    def set_range_source(self, source: api.RangeSource | None) -> None:
+        """Take tenant ids from ``source`` instead of the configured ranges."""
+        for driver in self.drivers.values():
+            if driver.has_ranges:
+                driver.range_source = source
+
+    def reserve_segment(self, session: Session, segment: api.Segment) -> api.Segment:
+        """Validate and reserve one (maybe partial) segment: a segment added to a network."""
+        self.validate_provider_segment(segment)
+        return self.driver(segment[api.NETWORK_TYPE]).reserve_provider_segment(session,
+                                                                              segment)
+
+    def create_network_segments(self, session: Session, provider: list[api.Segment] | None,
+                                project_id: str | None = None) -> list[api.Segment]:
+        """Reserve the provider segments, or allocate one segment for ``project_id``."""
         if provider:
             return [self.driver(s[api.NETWORK_TYPE]).reserve_provider_segment(session, s)
                     for s in provider]
         for network_type in self.tenant_network_types:
-            segment = self.drivers[network_type].allocate_tenant_segment(session)
+            segment = self.drivers[network_type].allocate_tenant_segment(session,
+                                                                         project_id or "")
             if segment is not None:
                 return [segment]
         raise exc.NoNetworkAvailable()

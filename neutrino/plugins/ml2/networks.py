@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, insert, not_, or_
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
+from neutrino.apidef import availability_zone as az
 from neutrino.context import Context
 from neutrino.db import resources
 from neutrino.db.base import table_of, utcnow
-from neutrino.db.models import Network, NetworkSegment, Port, Subnet, Tag
+from neutrino.db.models import Network, NetworkRBAC, NetworkSegment, Tag
 from neutrino.db.query import Page
+from neutrino.db.rbac import ACCESS_EXTERNAL, ACCESS_SHARED, granted, granted_clause
 from neutrino.plugins.ml2 import driver_api as api
 from neutrino.plugins.ml2.base import (
     Ml2Base,
@@ -67,7 +70,8 @@ class NetworkMixin(Ml2Base):
         provider = provider_segments(body)
         for segment in provider or []:
             self.type_manager.validate_provider_segment(segment)
-        segments = self.type_manager.create_network_segments(session, provider)
+        segments = self.type_manager.create_network_segments(
+            session, provider, self.project_of(ctx, body))
         max_mtu = self.type_manager.network_mtu(segments)
         mtu = body.get("mtu")
         if specified(mtu) and mtu is not None:
@@ -76,10 +80,13 @@ class NetworkMixin(Ml2Base):
                     f"Requested MTU is too big, maximum is {max_mtu}"))
         else:
             mtu = max_mtu
+        hints = az.effective_hints(body.get(az.AZ_HINTS),
+                                   getattr(self.conf, "default_availability_zones", []))
         net_id = str(uuid.uuid4())
         now = utcnow()
         values = {
             "id": net_id, "project_id": self.project_of(ctx, body),
+            "availability_zone_hints": az.hints_to_db(hints),
             "name": body.get("name", ""), "description": body.get("description", ""),
             "admin_state_up": body.get("admin_state_up", True), "status": "ACTIVE",
             "shared": body.get("shared", False),
@@ -89,7 +96,9 @@ class NetworkMixin(Ml2Base):
         rows = [{"id": str(uuid.uuid4()), "network_id": net_id, "segment_index": i,
                  "network_type": s[api.NETWORK_TYPE],
                  "physical_network": s.get(api.PHYSICAL_NETWORK),
-                 "segmentation_id": s.get(api.SEGMENTATION_ID), "is_dynamic": False}
+                 "segmentation_id": s.get(api.SEGMENTATION_ID), "is_dynamic": False,
+                 "name": None, "description": "", "created_at": now, "updated_at": now,
+                 "revision_number": 0}
                 for i, s in enumerate(segments)]
         conn = session.connection()
         if conn.dialect.name == "postgresql" and len(rows) == 1:
@@ -100,9 +109,13 @@ class NetworkMixin(Ml2Base):
             conn.execute(_INSERT_SEGMENT, rows)
         # Built from what was just written: reading it back would double the queries.
         net, segments = resources.network_from_values(values, rows)
+        # Checked against the agents by the availability zone plugin's precommit; a new
+        # network has no DHCP agent, so no zone yet.
+        net.update({az.AZ_HINTS: hints, "availability_zones": []})
         mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
         self.mechanism_manager.precommit("create_network", mech_ctx)
-        self.events.publish("network", "precommit_create", ctx, net, session=session)
+        self.events.publish("network", "precommit_create", ctx, net, session=session,
+                            request=body)
         return net, mech_ctx
 
     def create_network(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
@@ -127,16 +140,16 @@ class NetworkMixin(Ml2Base):
             original, segments = resources.load_network(session, net_id)
             if original is None:
                 raise exc.NetworkNotFound(net_id=net_id)
-            check_write(ctx, "network", original)
+            check_write(ctx, "network", self._as_checked_by(session, ctx, original))
             holder["original"] = original
             values = self._network_update_values(session, original, segments, body)
             self.bump(session, Network, net_id, values)
-            net = resources.load_networks(session, [net_id])[0]
+            net = self._loaded(session, [net_id])[0]
             # Segments cannot be updated: the ones read before the change still hold.
             mech_ctx = api.NetworkContext(self, ctx, session, net, original, segments)
             self.mechanism_manager.precommit("update_network", mech_ctx)
             self.events.publish("network", "precommit_update", ctx, net, original,
-                                session=session)
+                                session=session, request=body)
             return net, [mech_ctx]
 
         net = self.run("update_network", in_tx)
@@ -161,19 +174,31 @@ class NetworkMixin(Ml2Base):
             if values["mtu"] > max_mtu:
                 raise exc.InvalidInput(error_message=(
                     f"Requested MTU is too big, maximum is {max_mtu}"))
-        if values.get("shared") is False and original["shared"]:
-            self._check_unshare(session, original)
+        # Sharing is RBAC's: its precommit_update callback makes or removes the
+        # wildcard policies (409 while a project that only they let in uses them).
         return values
 
-    @staticmethod
-    def _check_unshare(session: Session, net: dict[str, Any]) -> None:
-        foreign = session.execute(select(exists().where(
-            Port.network_id == net["id"], Port.project_id != net["project_id"],
-            ~Port.device_owner.startswith("network:")))).scalar()
-        foreign = foreign or session.execute(select(exists().where(
-            Subnet.network_id == net["id"], Subnet.project_id != net["project_id"]))).scalar()
-        if foreign:
-            raise exc.InvalidSharedSetting(network=net["name"] or net["id"])
+    def set_network_access(self, session: Session, ctx: Context, net_id: str,
+                           values: dict[str, Any]) -> Callable[[], None]:
+        """Set ``shared``/``router_external`` as the network's RBAC policies now have
+        them, in the caller's transaction: a network update for the mechanism drivers
+        (the SDN journal) and subscribers. Returns what to run once committed."""
+        original, segments = resources.load_network(session, net_id)
+        if original is None:
+            raise exc.NetworkNotFound(net_id=net_id)
+        self.bump(session, Network, net_id, values)
+        net = resources.load_networks(session, [net_id])[0]
+        mech_ctx = api.NetworkContext(self, ctx, session, net, original, segments)
+        self.mechanism_manager.precommit("update_network", mech_ctx)
+        self.events.publish("network", "precommit_update", ctx, net, original,
+                            session=session, rbac_sync=True)
+
+        def postcommit() -> None:
+            with contextlib.suppress(exc.NeutronException):
+                self.mechanism_manager.postcommit("update_network", mech_ctx)
+            self.events.publish("network", "after_update", ctx, net, original)
+
+        return postcommit
 
     def delete_network(self, ctx: Context, net_id: str) -> None:
         def in_tx(session: Session) -> tuple[dict[str, Any], list[Any]]:
@@ -182,7 +207,7 @@ class NetworkMixin(Ml2Base):
             net, segments, ports = resources.lock_network_for_delete(session, net_id)
             if net is None:
                 raise exc.NetworkNotFound(net_id=net_id)
-            check_write(ctx, "network", net)
+            check_write(ctx, "network", self._as_checked_by(session, ctx, net))
             if any(owner not in AUTO_DELETE_OWNERS for _, owner in ports):
                 raise exc.NetworkInUse(net_id=net_id)
             # The DHCP ports and subnets that go with the network get their own
@@ -219,20 +244,62 @@ class NetworkMixin(Ml2Base):
         self.events.publish("network", "after_delete", ctx, net,
                             port_hosts=sorted(port_hosts - {""}))
 
+    def _loaded(self, session: Session, ids: Any) -> list[dict[str, Any]]:
+        """Networks as API dicts, with what service plugins add (``is_default`` …)."""
+        nets = resources.load_networks(session, ids)
+        self.events.extend("network", session, nets)
+        return nets
+
     def get_network(self, ctx: Context, net_id: str) -> dict[str, Any]:
         with self.db.reader() as session:
-            nets = resources.load_networks(session, [net_id])
+            nets = self._as_seen_by(session, ctx, self._loaded(session, [net_id]))
         if not nets:
             raise exc.NetworkNotFound(net_id=net_id)
         return nets[0]
 
     def get_networks(self, ctx: Context, filters: dict[str, list[Any]],
                      page: Page | None = None) -> list[dict[str, Any]]:
-        scope = None
+        project = ctx.project_id or ""
+        clauses = []
         if not ctx.is_admin:
-            scope = or_(Network.project_id == (ctx.project_id or ""), Network.shared,
-                        Network.router_external)
+            # The project's own networks and those an RBAC policy opens to it.
+            clauses.append(or_(Network.project_id == project,
+                               granted_clause(NetworkRBAC, Network.id, project)))
+        if "shared" in filters:
+            # ``shared`` as this project reads it (a policy for it or for all).
+            filters = dict(filters)
+            wanted = set(filters.pop("shared"))
+            shared = granted_clause(NetworkRBAC, Network.id, project, ACCESS_SHARED)
+            if wanted != {True, False}:
+                clauses.append(shared if wanted == {True} else not_(shared))
+        scope = and_(*clauses) if clauses else None
         with self.db.reader() as session:
             ids = resources.network_listing().select_ids(session, filters, scope,
                                                          page or Page())
-            return resources.load_networks(session, ids)
+            return self._as_seen_by(session, ctx, self._loaded(session, ids))
+
+    @classmethod
+    def _as_checked_by(cls, session: Session, ctx: Context,
+                       net: dict[str, Any]) -> dict[str, Any]:
+        """The network as the caller's write checks must see it: a project that RBAC
+        lets see another's network may not change it (403), not "cannot see it" (404)."""
+        if ctx.is_admin or net["project_id"] == ctx.project_id:
+            return net
+        return cls._as_seen_by(session, ctx, [dict(net)])[0]
+
+    @staticmethod
+    def _as_seen_by(session: Session, ctx: Context,
+                    nets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``shared`` and ``router:external`` as the caller reads them (Neutron's RBAC):
+        shared if a policy shares the network with its project or with all; external,
+        for a project other than the owner, if a policy lets it use it as such."""
+        if not nets:
+            return nets
+        grants = granted(session, NetworkRBAC, [n["id"] for n in nets], ctx.project_id)
+        for net in nets:
+            actions = grants.get(net["id"], set())
+            net["shared"] = ACCESS_SHARED in actions
+            if net["router:external"] and not ctx.is_admin \
+                    and net["project_id"] != ctx.project_id:
+                net["router:external"] = ACCESS_EXTERNAL in actions
+        return nets

@@ -16,7 +16,9 @@ class Ml2Plugin(NetworkMixin, SubnetMixin, PortMixin, TagMixin):
 
     # In Neutron ML2 itself serves agents and security groups.
     implicit_service_plugins = ("agents", "security_groups", "dhcp_agent_scheduler",
-                                "nova_notifier", "quotas")
+                                "nova_notifier", "quotas", "rbac", "subnetpools",
+                                "availability_zones", "network_ip_availability",
+                                "service_providers")
 
     supported_extension_aliases = [
         "allowed-address-pairs", "binding", "extra_dhcp_opt", "external-net",

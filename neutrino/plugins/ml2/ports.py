@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
+from neutrino.apidef import segment as seg
+from neutrino.apidef.attributes import ATTR_NOT_SPECIFIED
 from neutrino.common import constants as const
 from neutrino.context import Context
 from neutrino.db import ipam, provisioning, resources
@@ -28,6 +30,7 @@ from neutrino.db.models import (
 )
 from neutrino.db.query import Page
 from neutrino.plugins.ml2 import driver_api as api
+from neutrino.plugins.ml2 import routed
 from neutrino.plugins.ml2.base import Ml2Base, check_write, specified
 from neutrino.plugins.ml2.subnets import ROUTER_OWNERS
 
@@ -65,12 +68,34 @@ class PortMixin(Ml2Base):
 
     def _allocate_ips(self, session: Session, port_id: str, net_id: str, mac: str,
                       owner: str, requested: Any,
-                      keep: set[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
-        """Allocate the requested (or default) addresses; return the new (subnet, ip)s."""
+                      keep: set[tuple[str, str]] | None = None,
+                      host: str | None = None) -> list[tuple[str, str]]:
+        """Allocate the requested (or default) addresses; return the new (subnet, ip)s.
+
+        On a routed network the default addresses come from the segment ``host``
+        reaches; without a host the allocation is deferred (none now).
+        """
         subnets = resources.subnets_for_ipam(session, net_id)
         by_id = {s["id"]: s for s in subnets}
         if not specified(requested):
+            if routed.is_routed(subnets):
+                if not host:
+                    routed.set_ip_allocation(session, port_id, seg.IP_ALLOCATION_DEFERRED)
+                    return []
+                subnets = routed.subnets_for_host(session, subnets, host, net_id)
             return self._allocate_default(session, port_id, subnets, mac, owner)
+        allocated = self._allocate_requested(session, port_id, net_id, mac, owner,
+                                             requested, keep, subnets, by_id)
+        # A DHCP port serves every segment's subnet of the network it is on.
+        if routed.is_routed(subnets) and owner != "network:dhcp":
+            routed.check_fixed_ips(session, subnets, {s for s, _ in allocated} | {
+                s for s, _ in keep or ()}, host, port_id)
+        return allocated
+
+    def _allocate_requested(self, session: Session, port_id: str, net_id: str, mac: str,
+                            owner: str, requested: Any, keep: set[tuple[str, str]] | None,
+                            subnets: list[dict[str, Any]],
+                            by_id: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
         allocated = []
         for entry in requested:
             subnet, ip = self._resolve_fixed_ip(entry, by_id, subnets, net_id)
@@ -177,7 +202,9 @@ class PortMixin(Ml2Base):
             values = {"vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
                       "segment_id": None}
         else:
-            mech_ctx = api.PortContext(self, ctx, session, port, network, segments, original)
+            mech_ctx = api.PortContext(self, ctx, session, port, network,
+                                       self._segments_to_bind(session, port, segments),
+                                       original)
             self.mechanism_manager.bind_port(mech_ctx)
             if mech_ctx.is_bound:
                 values = {"vif_type": mech_ctx.vif_type,
@@ -189,6 +216,16 @@ class PortMixin(Ml2Base):
                           "segment_id": None}
         session.execute(update(PortBinding).where(PortBinding.port_id == port["id"])
                         .values(**values))
+
+    @staticmethod
+    def _segments_to_bind(session: Session, port: dict[str, Any],
+                          segments: list[api.Segment]) -> list[api.Segment]:
+        """On a routed network, the segment of the port's addresses; else all of them."""
+        if len(segments) <= 1:
+            return segments
+        placed = routed.segments_of_subnets(session, [f["subnet_id"]
+                                                      for f in port["fixed_ips"]])
+        return [s for s in segments if s["id"] in placed] if placed else segments
 
     # --- create --------------------------------------------------------------------------
 
@@ -208,7 +245,7 @@ class PortMixin(Ml2Base):
         row = self._insert_port(session, ctx, port_id, network, body, security)
         mac = row["mac_address"]
         ips = self._allocate_ips(session, port_id, net_id, mac, row["device_owner"],
-                                 body.get("fixed_ips"))
+                                 body.get("fixed_ips"), host=body.get("binding:host_id"))
         stored_pairs = (self._store_pairs(session, port_id, mac, pairs, replace=False)
                         if specified(pairs) and pairs else [])
         opts = (self._store_dhcp_opts(session, port_id, body["extra_dhcp_opts"], replace=False)
@@ -326,6 +363,8 @@ class PortMixin(Ml2Base):
             raise exc.MacAddressInUse(net_id=row.network_id, mac=mac) from None
         if "fixed_ips" in body:
             self._update_fixed_ips(session, row, mac, original, body)
+        elif body.get("binding:host_id"):
+            self._place_on_host(session, row, mac, original, body["binding:host_id"])
         if "allowed_address_pairs" in body:
             self._store_pairs(session, row.id, mac, body["allowed_address_pairs"] or [])
         if "extra_dhcp_opts" in body:
@@ -357,7 +396,22 @@ class PortMixin(Ml2Base):
                     if not (e.get("subnet_id") in subnet_only and not e.get("ip_address")
                             and any(c[0] == e["subnet_id"] for c in keep))]
         self._allocate_ips(session, row.id, row.network_id, mac,
-                           body.get("device_owner", row.device_owner), requests, keep)
+                           body.get("device_owner", row.device_owner), requests, keep,
+                           host=body.get("binding:host_id", original["binding:host_id"]))
+
+    def _place_on_host(self, session: Session, row: Any, mac: str, original: dict[str, Any],
+                       host: str) -> None:
+        """A routed network's port gets a host: its deferred addresses now, from the
+        host's segment; addresses it has must be on a segment the host reaches."""
+        if row.ip_allocation == seg.IP_ALLOCATION_DEFERRED:
+            self._allocate_ips(session, row.id, row.network_id, mac, row.device_owner,
+                               ATTR_NOT_SPECIFIED, host=host)
+            routed.set_ip_allocation(session, row.id, seg.IP_ALLOCATION_IMMEDIATE)
+            return
+        subnet_ids = {f["subnet_id"] for f in original["fixed_ips"]}
+        if routed.segments_of_subnets(session, subnet_ids):
+            routed.check_fixed_ips(session, resources.subnets_for_ipam(session, row.network_id),
+                                   subnet_ids, host, row.id)
 
     def _merge_dhcp_opts(self, session: Session, port_id: str, original: dict[str, Any],
                          updates: list[Any]) -> None:

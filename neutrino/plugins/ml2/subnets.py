@@ -17,13 +17,16 @@ from neutrino.db.models import (
     DnsNameserver,
     IPAllocation,
     Network,
+    NetworkRBAC,
     Port,
     Subnet,
     SubnetRoute,
     Tag,
 )
 from neutrino.db.query import Page
+from neutrino.db.rbac import ACCESS_SHARED, granted_clause
 from neutrino.plugins.ml2 import driver_api as api
+from neutrino.plugins.ml2 import routed
 from neutrino.plugins.ml2.base import (
     Ml2Base,
     check_write,
@@ -114,16 +117,23 @@ class SubnetMixin(Ml2Base):
         network = resources.load_networks(session, [net_id])
         if not network:
             raise exc.NetworkNotFound(net_id=net_id)
+        # Lock the network row before the pool allocation and the overlap check, so
+        # that two concurrent creates on one network cannot both pass them.
+        lock_row(session, Network, net_id)
+        # The subnetpools plugin fills in ``cidr`` and ``subnetpool_id`` (from a pool).
+        body = {**body}
+        self.events.publish("subnet", "precommit_allocate", ctx, body, session=session)
+        if not specified(body.get("cidr")):
+            raise exc.BadRequest(resource="subnets", msg="a subnetpool must be specified in "
+                                                         "the absence of a cidr")
         cidr = str(netaddr.IPNetwork(body["cidr"]).cidr)
         version = body["ip_version"]
         if netaddr.IPNetwork(cidr).version != version:
             raise _invalid(f"Cidr {cidr} does not match the subnet's ip_version {version}")
         check_ipv6_modes(body)
         self._check_lists(body, version)
-        # Lock the network row before the overlap check, so that two concurrent
-        # creates on one network cannot both pass it.
-        lock_row(session, Network, net_id)
         self._check_overlap(session, net_id, cidr)
+        routed.check_subnet_segment(session, net_id, body.get("segment_id"))
         gateway = body.get("gateway_ip")
         gateway = ipam.default_gateway(cidr) if not specified(gateway) else gateway
         check_gateway(cidr, gateway)
@@ -139,7 +149,9 @@ class SubnetMixin(Ml2Base):
             "ip_version": version, "cidr": cidr, "gateway_ip": gateway,
             "enable_dhcp": body.get("enable_dhcp", True),
             "ipv6_ra_mode": body.get("ipv6_ra_mode"),
-            "ipv6_address_mode": body.get("ipv6_address_mode")})
+            "ipv6_address_mode": body.get("ipv6_address_mode"),
+            "subnetpool_id": body.get("subnetpool_id"),
+            "segment_id": body.get("segment_id")})
         ipam.store_pools(session, subnet_id, pools)
         self._store_lists(session, subnet_id, body)
         self.bump(session, Network, net_id)
@@ -257,8 +269,10 @@ class SubnetMixin(Ml2Base):
                     page: Page | None = None) -> list[dict[str, Any]]:
         scope = None
         if not ctx.is_admin:
-            scope = or_(Subnet.project_id == (ctx.project_id or ""), exists().where(
-                Network.id == Subnet.network_id, Network.shared))
+            project = ctx.project_id or ""
+            # Subnets of networks an RBAC policy shares with the project, or with all.
+            scope = or_(Subnet.project_id == project, granted_clause(
+                NetworkRBAC, Subnet.network_id, project, ACCESS_SHARED))
         with self.db.reader() as session:
             ids = resources.subnet_listing().select_ids(session, filters, scope, page or Page())
             return resources.load_subnets(session, ids)

@@ -4,6 +4,10 @@ Every function works in the caller's session. Lock rows are inserted with the
 backend's "insert unless present" so that two transactions making the same row
 both go on, the second after the first commits; they then queue on
 ``SELECT … FOR UPDATE`` (SQLite needs no row lock: its writers are serial).
+
+The lock and the count run on every create of a tracked resource, so their statements
+are built once and run on the session's connection: building and compiling-cache
+keying a ``select`` per call cost more than the database takes to answer it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,10 +42,15 @@ def _insert_missing(session: Session, project: str, resources: Iterable[str]) ->
     session.connection().execute(stmt, rows)
 
 
+_LOCKED_LIMIT = select(Quota.limit).where(
+    Quota.project_id == bindparam("project"), Quota.resource == bindparam("resource")
+).with_for_update()
+_COUNTS: dict[Any, Any] = {}  # model → its per-project count statement
+
+
 def _locked_row(session: Session, project: str, resource: str) -> Any:
     return session.connection().execute(
-        select(Quota.limit).where(Quota.project_id == project, Quota.resource == resource)
-        .with_for_update()).first()
+        _LOCKED_LIMIT, {"project": project, "resource": resource}).first()
 
 
 def lock(session: Session, project: str, resource: str, default: int) -> int:
@@ -60,8 +69,12 @@ def lock(session: Session, project: str, resource: str, default: int) -> int:
 
 def count(session: Session, model: Any, project: str) -> int:
     """Rows of ``model`` the project owns, as this transaction sees them."""
-    return int(session.execute(select(func.count()).select_from(model).where(
-        model.project_id == project)).scalar_one())
+    stmt = _COUNTS.get(model)
+    if stmt is None:
+        stmt = _COUNTS[model] = select(func.count()).select_from(model).where(
+            model.project_id == bindparam("project"))
+    session.flush()  # rows added through the ORM count too (session.execute autoflushed)
+    return int(session.connection().execute(stmt, {"project": project}).scalar_one())
 
 
 def overrides(session: Session, project: str) -> dict[str, int]:

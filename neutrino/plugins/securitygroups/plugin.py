@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
 from neutrino.apidef import securitygroup as sg
+from neutrino.apidef import sg_default_rules
 from neutrino.context import Context, admin_context
 from neutrino.db.base import utcnow
 from neutrino.db.models import (
@@ -32,6 +33,7 @@ from neutrino.plugins.base import ServicePlugin
 from neutrino.plugins.securitygroups import ports as sg_ports
 from neutrino.plugins.securitygroups import rules as sg_rules
 from neutrino.plugins.securitygroups import store
+from neutrino.plugins.securitygroups.default_rules import DefaultRulesMixin
 from neutrino.plugins.securitygroups.policies import POLICY_RULES
 from neutrino.plugins.tags import TagChange, current_tags, store_tags
 
@@ -44,14 +46,17 @@ def _check_revision(ctx: Context, current: int) -> None:
             constraint=f"revision_number={wanted}", current=current)
 
 
-class Plugin(ServicePlugin):
-    """Security groups and rules (``service_plugins = security_groups``)."""
+class Plugin(DefaultRulesMixin, ServicePlugin):
+    """Security groups and rules (``service_plugins = security_groups``), and the
+    template new groups take their rules from (``default_rules``)."""
 
-    resources = [sg.SECURITY_GROUPS, sg.SECURITY_GROUP_RULES]
+    resources = [sg.SECURITY_GROUPS, sg.SECURITY_GROUP_RULES,
+                 sg_default_rules.DEFAULT_SG_RULES]
     supported_extension_aliases = ["security-group", "stateful-security-group",
                                    "security-groups-rules-belongs-to-default-sg",
-                                   "security-groups-shared-filtering"]
-    policy_rules = POLICY_RULES
+                                   "security-groups-shared-filtering",
+                                   sg_default_rules.ALIAS]
+    policy_rules = {**POLICY_RULES, **sg_default_rules.POLICY_RULES}
     tag_models = {"security-groups": SecurityGroup}
 
     def __init__(self, conf: Any, db: Any, core_plugin: Any) -> None:
@@ -134,15 +139,19 @@ class Plugin(ServicePlugin):
     def get_security_group(self, ctx: Context, group_id: str) -> dict[str, Any]:
         self.ensure_default(ctx.project_id)
         with self.db.reader() as session:
-            return self._group(session, group_id)
+            groups = store.load_groups(session, [group_id], ctx.project_id)
+        if not groups:
+            raise sg.SecurityGroupNotFound(id=group_id)
+        return groups[0]
 
     def get_security_groups(self, ctx: Context, filters: dict[str, list[Any]],
                             page: Page | None = None) -> list[dict[str, Any]]:
         self.ensure_default(ctx.project_id)
-        scope = None if ctx.is_admin else SecurityGroup.project_id == (ctx.project_id or "")
+        scope = None if ctx.is_admin else store.group_scope(ctx.project_id or "")
         with self.db.reader() as session:
-            ids = store.group_listing().select_ids(session, filters, scope, page or Page())
-            return store.load_groups(session, ids)
+            ids = store.group_listing(ctx.project_id).select_ids(session, filters, scope,
+                                                                page or Page())
+            return store.load_groups(session, ids, ctx.project_id)
 
     def update_security_group(self, ctx: Context, group_id: str,
                               changes: dict[str, Any]) -> dict[str, Any]:

@@ -38,8 +38,9 @@ def _requested(request: dict[str, Any] | None) -> Any:
 
 
 def _checked(session: Session, port: dict[str, Any], wanted: list[str]) -> list[str]:
-    """``wanted`` if every group belongs to the port's project, else 404."""
-    found = store.visible_groups(session, wanted, port["project_id"])
+    """``wanted`` if every group belongs to the port's project or is shared with it
+    (RBAC), else 404."""
+    found = store.visible_groups(session, wanted, port["project_id"], shared=True)
     missing = [g for g in wanted if g not in found]
     if missing:
         raise sg.SecurityGroupNotFound(id=", ".join(missing))

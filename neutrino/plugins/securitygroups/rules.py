@@ -92,15 +92,3 @@ def rule_key(rule: dict[str, Any]) -> Hashable:
             sg.protocol_number(rule.get("protocol")), *_canonical_ports(rule),
             _canonical_prefix(rule.get("remote_ip_prefix")), rule.get("remote_group_id"))
 
-
-def default_rules(group_id: str, default: bool) -> list[dict[str, Any]]:
-    """The rules a new group starts with: egress anywhere, and for a project's
-    ``default`` group also ingress from its own members (IPv4 and IPv6 each)."""
-    base = {"security_group_id": group_id, "protocol": None, "port_range_min": None,
-            "port_range_max": None, "remote_ip_prefix": None, "description": ""}
-    made = [{**base, "direction": sg.EGRESS, "ethertype": e, "remote_group_id": None}
-            for e in sg.ETHERTYPES]
-    if default:
-        made += [{**base, "direction": sg.INGRESS, "ethertype": e, "remote_group_id": group_id}
-                 for e in sg.ETHERTYPES]
-    return made

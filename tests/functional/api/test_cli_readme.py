@@ -7,11 +7,14 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.servers import ApiServer
+from neutrino.cmd.neutrino import ALL_IN_ONE
+from tests.conftest import ML2_TEST_CONFIG, _merge
+from tests.fixtures.servers import ApiServer, start_api_server
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -33,10 +36,21 @@ def readme_commands() -> tuple[dict[str, str], list[str]]:
     return env, commands
 
 
-def test_readme_cli_commands(sqlite_server: ApiServer) -> None:
+@pytest.fixture
+def readme_server(sqlite_url: str) -> Iterator[ApiServer]:
+    """A server as the README's commands find it: the all-in-one's service plugins."""
+    server = start_api_server(_merge(ML2_TEST_CONFIG, {
+        "DEFAULT": {"auth_strategy": "noauth",
+                    "service_plugins": ALL_IN_ONE["DEFAULT"]["service_plugins"]},
+        "database": {"connection": sqlite_url}}))
+    yield server
+    server.stop()
+
+
+def test_readme_cli_commands(readme_server: ApiServer) -> None:
     env, commands = readme_commands()
     assert env["OS_ENDPOINT"] == "http://127.0.0.1:9696"
-    env = {**os.environ, **env, "OS_ENDPOINT": sqlite_server.url}
+    env = {**os.environ, **env, "OS_ENDPOINT": readme_server.url}
     cli = Path(sys.executable).with_name("openstack")
     outputs = {}
     for command in commands:
@@ -50,10 +64,14 @@ def test_readme_cli_commands(sqlite_server: ApiServer) -> None:
         "openstack port create --network demo --fixed-ip ip-address=10.0.0.10 demo-port"]
     assert "demo" in outputs["openstack network list --tags blue"]
     assert "revision-if-match" in outputs["openstack extension list --network"]
+    assert "vxlan" in outputs["openstack network segment list --network demo"]
+    assert "demo-range" in outputs["openstack network segment range list"]
     assert "22:22" in outputs["openstack security group rule list web"]
+    assert "253" in outputs["openstack ip availability show demo"]
+    assert "PARENT" in outputs["openstack default security group rule list"]
     groups = outputs["openstack security group list"]
     assert "web" in groups and "default" in groups
-    assert sqlite_server.plugin.get_networks(_admin(), {}) == []
+    assert readme_server.plugin.get_networks(_admin(), {}) == []
 
 
 def _admin():

@@ -117,3 +117,16 @@ def test_openstacksdk_drives_it(server: ApiServer) -> None:
     assert [a.id for a in conn.network.network_hosting_dhcp_agents(net)] == [agent_id]
     conn.network.remove_dhcp_agent_from_network(agent_id, net)
     assert list(conn.network.network_hosting_dhcp_agents(net)) == []
+
+
+def test_a_project_may_not_list_its_own_networks_agents(server: ApiServer) -> None:
+    """``get_dhcp-agents`` is admin only: the owner gets 403, not an empty list (Neutron)."""
+    heartbeat(server, "net-1")
+    with server.http(project="p1") as http:
+        net = network(http, name="mine")
+        subnet(http, net["id"], "10.7.0.0/24")
+        assert_error(http.get(f"/v2.0/networks/{net['id']}/dhcp-agents"), 403,
+                     "PolicyNotAuthorized")
+        assert_error(http.get("/v2.0/networks/no-such-network/dhcp-agents"), 404)
+    with server.http() as http:
+        assert [a["host"] for a in network_agents(http, net["id"])] == ["net-1"]

@@ -22,6 +22,8 @@ NETWORK_KEYS = {
     "revision_number", "tags", "admin_state_up", "status", "shared", "router:external",
     "mtu", "subnets", "port_security_enabled", "provider:network_type",
     "provider:physical_network", "provider:segmentation_id",
+    "availability_zone_hints", "availability_zones",
+    "is_default", "ipv4_address_scope", "ipv6_address_scope",
 }
 
 

@@ -16,8 +16,11 @@ import pytest
 from tests.unit.api.helpers import assert_error, ok
 
 PROJECT = "proj-quota"
-RESOURCES = {"network", "subnet", "port", "security_group", "security_group_rule"}
+# ``subnetpool`` as Neutron's ML2 tracks it: no option of its own, so default_quota (-1).
+RESOURCES = {"network", "subnet", "port", "security_group", "security_group_rule",
+             "subnetpool"}
 DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "security_group": 10,
+            "subnetpool": -1,
             "security_group_rule": 100}
 OVER_PORT = {"NeutronError": {"type": "OverQuota",
                               "message": "Quota exceeded for resources: ['port'].",

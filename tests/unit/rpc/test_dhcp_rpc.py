@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from neutrino.common import constants as const
 from neutrino.db.base import utcnow
@@ -117,6 +118,38 @@ def test_network_without_dhcp_is_not_scheduled(rig: RpcRig,
     assert hosting(rig, three, net["id"]) == []
     assert sum(rig.rpc.caster.sent[(DHCP_AGENT, m)] for m in
                ("network_create_end", "port_create_end", "subnet_create_end")) == 0
+
+
+def test_port_create_reads_no_agents_while_none_exist_then_schedules_once_one_does(
+        rig: RpcRig) -> None:
+    """With no DHCP agent registered a port create skips the scheduling transaction
+    (it could choose nobody); the first port created once an agent exists schedules."""
+    net = make_network(rig)
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    engines = {rig.api.server.db.engine, rig.api.server.db.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        make_port(rig, net, "compute-1")
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+    # The one agents question asked, and not the scheduler's (agents with their load).
+    assert "SELECT EXISTS (SELECT * FROM agents WHERE agents.agent_type = ?) AS anon_1" \
+        in statements
+    assert not [s for s in statements if "FROM agents" in s and "count(*)" in s]
+    assert not [s for s in statements if s.startswith("INSERT INTO networkdhcpagentbindings")]
+    [agent] = dhcp_agents(rig, 1)
+    try:
+        make_port(rig, net, "compute-1")
+        assert hosting(rig, [agent], net["id"]) == [agent]
+        assert agent.got("network_create_end")[0]["payload"]["network"]["id"] == net["id"]
+    finally:
+        agent.stop()
 
 
 def test_active_networks_info_schedules_on_first_sync_and_answers_the_contract(

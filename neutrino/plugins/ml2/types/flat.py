@@ -42,7 +42,8 @@ class FlatTypeDriver(api.TypeDriver):
         return {api.NETWORK_TYPE: "flat", api.PHYSICAL_NETWORK: physnet,
                 api.SEGMENTATION_ID: None}
 
-    def allocate_tenant_segment(self, session: Session) -> api.Segment | None:
+    def allocate_tenant_segment(self, session: Session,
+                                project_id: str | None = None) -> api.Segment | None:
         return None  # flat networks are provider networks only, as in Neutron
 
     def release_segment(self, session: Session, segment: api.Segment) -> None:

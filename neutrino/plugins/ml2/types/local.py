@@ -25,7 +25,8 @@ class LocalTypeDriver(api.TypeDriver):
         return {api.NETWORK_TYPE: "local", api.PHYSICAL_NETWORK: None,
                 api.SEGMENTATION_ID: None}
 
-    def allocate_tenant_segment(self, session: Session) -> api.Segment | None:
+    def allocate_tenant_segment(self, session: Session,
+                                project_id: str | None = None) -> api.Segment | None:
         return self.reserve_provider_segment(session, {})
 
     def release_segment(self, session: Session, segment: api.Segment) -> None:

@@ -23,6 +23,7 @@ IP_HEADER = {4: 20, 6: 40}
 class TunnelTypeDriver(api.TypeDriver):
     """A type whose segments are tunnel keys from configured ranges."""
 
+    has_ranges = True
     network_type: ClassVar[str]
     model: ClassVar[Any]
     column_name: ClassVar[str]
@@ -60,7 +61,7 @@ class TunnelTypeDriver(api.TypeDriver):
     def reserve_provider_segment(self, session: Session, segment: api.Segment) -> api.Segment:
         segid = segment.get(api.SEGMENTATION_ID)
         if segid is None:
-            allocated = self.allocate_tenant_segment(session)
+            allocated = self.allocate_tenant_segment(session, None)
             if allocated is None:
                 raise exc.NoNetworkAvailable()
             return allocated
@@ -68,8 +69,19 @@ class TunnelTypeDriver(api.TypeDriver):
             raise exc.TunnelIdInUse(tunnel_id=segid)
         return self._segment(segid)
 
-    def allocate_tenant_segment(self, session: Session) -> api.Segment | None:
-        segid = allocate_from_ranges(session, self.model, self.column, self.ranges)
+    def configured_ranges(self) -> list[tuple[str | None, int, int]]:
+        return [(None, first, last) for first, last in self.ranges]
+
+    def _ranges(self, session: Session, project_id: str | None) -> list[tuple[int, int]]:
+        if self.range_source is None:
+            return self.ranges
+        return [(first, last) for _, first, last in
+                self.range_source(session, self.network_type, project_id)]
+
+    def allocate_tenant_segment(self, session: Session,
+                                project_id: str | None = None) -> api.Segment | None:
+        segid = allocate_from_ranges(session, self.model, self.column,
+                                     self._ranges(session, project_id))
         return None if segid is None else self._segment(segid)
 
     def release_segment(self, session: Session, segment: api.Segment) -> None:

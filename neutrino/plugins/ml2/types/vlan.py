@@ -35,6 +35,8 @@ def parse_vlan_ranges(entries: list[str]) -> dict[str, list[tuple[int, int]]]:
 
 
 class VlanTypeDriver(api.TypeDriver):
+    has_ranges = True
+
     def get_type(self) -> str:
         return "vlan"
 
@@ -61,30 +63,45 @@ class VlanTypeDriver(api.TypeDriver):
         physnet = segment.get(api.PHYSICAL_NETWORK)
         segid = segment.get(api.SEGMENTATION_ID)
         if not physnet:
-            allocated = self.allocate_tenant_segment(session)
+            allocated = self.allocate_tenant_segment(session, None)
             if allocated is None:
                 raise exc.NoNetworkAvailable()
             return allocated
         if segid is None:
-            vlan = allocate_from_ranges(session, VlanAllocation, VlanAllocation.vlan_id,
-                                        self.ranges[physnet], {"physical_network": physnet})
-            if vlan is None:
+            allocated = self._allocate(session, self._ranges(session, None, physnet))
+            if allocated is None:
                 raise exc.NoNetworkAvailable()
-            segid = vlan
+            return allocated
         elif not try_insert(session, VlanAllocation,
                             {"physical_network": physnet, "vlan_id": segid}):
             raise exc.VlanIdInUse(vlan_id=segid, physical_network=physnet)
         return {api.NETWORK_TYPE: "vlan", api.PHYSICAL_NETWORK: physnet,
                 api.SEGMENTATION_ID: segid}
 
-    def allocate_tenant_segment(self, session: Session) -> api.Segment | None:
-        for physnet, ranges in self.ranges.items():
+    def configured_ranges(self) -> list[tuple[str | None, int, int]]:
+        return [(physnet, first, last) for physnet, ranges in self.ranges.items()
+                for first, last in ranges]
+
+    def _ranges(self, session: Session, project_id: str | None,
+                physnet: str | None = None) -> list[tuple[str | None, int, int]]:
+        found = (self.configured_ranges() if self.range_source is None
+                 else self.range_source(session, "vlan", project_id))
+        return [r for r in found if physnet is None or r[0] == physnet]
+
+    @staticmethod
+    def _allocate(session: Session,
+                  ranges: list[tuple[str | None, int, int]]) -> api.Segment | None:
+        for physnet, first, last in ranges:
             vlan = allocate_from_ranges(session, VlanAllocation, VlanAllocation.vlan_id,
-                                        ranges, {"physical_network": physnet})
+                                        [(first, last)], {"physical_network": physnet})
             if vlan is not None:
                 return {api.NETWORK_TYPE: "vlan", api.PHYSICAL_NETWORK: physnet,
                         api.SEGMENTATION_ID: vlan}
         return None
+
+    def allocate_tenant_segment(self, session: Session,
+                                project_id: str | None = None) -> api.Segment | None:
+        return self._allocate(session, self._ranges(session, project_id))
 
     def release_segment(self, session: Session, segment: api.Segment) -> None:
         release_allocation(session, VlanAllocation,
