@@ -3,8 +3,8 @@
 A row grants ``target_project`` (a project id, or ``*`` for every project) an
 ``action`` (``access_as_shared``, ``access_as_external``) on one object. The object's
 foreign key deletes its policies with it. ``RBACColumns`` is the shape every type's
-table shares, so a new type (subnet pools, address scopes, QoS policies) adds a model
-of two lines and registers it with the RBAC plugin.
+table shares, so a new type (QoS policies, as subnet pools and address scopes did) adds
+a model of two lines and registers it with the RBAC plugin.
 """
 
 from __future__ import annotations
@@ -56,3 +56,13 @@ class NetworkRBAC(RBACColumns, Base):
 class SecurityGroupRBAC(RBACColumns, Base):
     __tablename__ = "securitygrouprbacs"
     object_table = "securitygroups"
+
+
+class SubnetPoolRBAC(RBACColumns, Base):
+    __tablename__ = "subnetpoolrbacs"
+    object_table = "subnetpools"
+
+
+class AddressScopeRBAC(RBACColumns, Base):
+    __tablename__ = "addressscoperbacs"
+    object_table = "address_scopes"

@@ -6,6 +6,7 @@ created or updated with ``shared``/``router:external`` gets (or loses) its wildc
 policy in the network's own transaction (``network`` precommit events), and a policy
 change that flips either is a network update in the policy's transaction
 (``core_plugin.set_network_access``), journaled for the SDN controller like any.
+Subnet pools and address scopes the same way (``pools.py``), without the journal.
 Its own changes are published as ``rbac_policy`` events (``precommit_*`` with
 ``session=``, ``after_*``).
 """
@@ -24,7 +25,7 @@ from neutrino.context import Context
 from neutrino.db.query import Page
 from neutrino.plugins.base import ServicePlugin
 from neutrino.plugins.rbac import networks as net_access
-from neutrino.plugins.rbac import store
+from neutrino.plugins.rbac import pools, store
 from neutrino.plugins.rbac.policies import POLICY_RULES
 from neutrino.plugins.rbac.registry import ObjectType, object_type
 from neutrino.plugins.rbac.types import register_builtin
@@ -43,7 +44,7 @@ class Plugin(ServicePlugin):
     """RBAC policies (``service_plugins = rbac``)."""
 
     resources = [rbac_api.RBAC_POLICIES]
-    supported_extension_aliases = list(rbac_api.ALIASES)
+    supported_extension_aliases = [*rbac_api.ALIASES, *pools.ALIASES]
     policy_rules = POLICY_RULES
 
     def __init__(self, conf: Any, db: Any, core_plugin: Any) -> None:
@@ -51,6 +52,7 @@ class Plugin(ServicePlugin):
         register_builtin()
         self.events = core_plugin.events
         net_access.register(self.events)
+        pools.register(self.events)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -87,6 +89,12 @@ class Plugin(ServicePlugin):
         if details:
             raise rbac_api.RbacPolicyInUse(object_id=row.object_id, details=details)
 
+    @staticmethod
+    def _check_target(session: Session, kind: ObjectType, object_id: str, action: str,
+                      target: str) -> None:
+        if kind.check_target is not None:
+            kind.check_target(session, object_id, action, target)
+
     def _sync(self, session: Session, ctx: Context, kind: ObjectType,
               object_id: str) -> Postcommit | None:
         if kind.sync is None:
@@ -121,6 +129,8 @@ class Plugin(ServicePlugin):
                 if store.exists_policy(session, kind, body["object_id"], body["action"],
                                        body["target_tenant"]):
                     raise rbac_api.DuplicateRbacPolicy()
+                self._check_target(session, kind, body["object_id"], body["action"],
+                                   body["target_tenant"])
                 policy = store.load(session, [store.insert_policy(session, kind, body)])[0]
                 self.events.publish("rbac_policy", "precommit_create", ctx, policy,
                                     session=session)
@@ -163,6 +173,7 @@ class Plugin(ServicePlugin):
                 if store.exists_policy(session, kind, row.object_id, row.action, target):
                     raise rbac_api.DuplicateRbacPolicy()
                 self._check_losing(session, kind, owner, row, gaining=target)
+                self._check_target(session, kind, row.object_id, row.action, target)
                 store.retarget(session, kind, policy_id, target)
                 postcommit = self._sync(session, ctx, kind, row.object_id)
             policy = store.load(session, [policy_id])[0]

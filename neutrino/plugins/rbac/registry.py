@@ -1,10 +1,11 @@
 """The object types RBAC policies apply to, and what each needs from the plugin.
 
 A type names its RBAC table (``neutrino.db.models.rbac.RBACColumns``), the table of
-its objects, its actions, its 404 and, optionally, an in-use check and a hook that
-keeps derived state (a network's ``shared`` column) in step. Subnet pools, address
-scopes and QoS policies register theirs the same way; the plugin's core does not
-change.
+its objects, its actions, its 404 and, optionally, an in-use check, a hook that
+keeps derived state (a network's ``shared`` column) in step and a check of a new
+target (a subnet pool's target must reach the pool's address scope). Networks,
+security groups, subnet pools and address scopes register theirs this way (QoS
+policies will too); the plugin's core does not change.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Losing:
 InUseCheck = Callable[[Session, str, str, Losing], str | None]
 # sync(session, ctx, core_plugin, object_id) -> a postcommit to run, or None
 SyncHook = Callable[[Session, Context, Any, str], Callable[[], None] | None]
+# check_target(session, object_id, action, target): raises if the object may not be
+# granted to ``target`` (a project or ``*``)
+TargetCheck = Callable[[Session, str, str, str], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +57,7 @@ class ObjectType:
     not_found: Callable[[str], exc.NotFound]
     in_use: InUseCheck | None = None
     sync: SyncHook | None = None
+    check_target: TargetCheck | None = None
 
 
 _TYPES: dict[str, ObjectType] = {}

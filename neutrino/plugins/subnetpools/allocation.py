@@ -72,7 +72,7 @@ def _check_quota(pool: Any, taken: list[tuple[str, str]], project: str, cidr: st
 
 def _cidr_from(session: Session, ctx: Context, body: dict[str, Any], pool_id: str) -> str:
     pool = store.lock(session, SubnetPool, pool_id)
-    if pool is None or not may_use(ctx, pool):
+    if pool is None or not may_use(session, ctx, pool):
         raise sp.SubnetPoolNotFound(subnetpool_id=pool_id)
     if body["ip_version"] != pool.ip_version:
         raise sp.bad_subnet(f"Cannot allocate IPv{body['ip_version']} subnet from "

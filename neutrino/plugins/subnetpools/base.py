@@ -11,6 +11,7 @@ from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.plugins.base import ServicePlugin
 from neutrino.plugins.events import Events
+from neutrino.plugins.subnetpools import store
 
 
 def check_revision(ctx: Context, current: int) -> None:
@@ -26,10 +27,13 @@ def viewer(ctx: Context) -> str | None:
     return None if ctx.is_admin else (ctx.project_id or "")
 
 
-def may_use(ctx: Context, row: Any) -> bool:
-    """A pool or scope is usable by its owner, by anyone if shared, and by admins."""
+def may_use(session: Session, ctx: Context, row: Any) -> bool:
+    """A pool or scope is usable by admins, its owner, anyone if shared with every
+    project (its ``shared`` column), and the projects an RBAC policy shares it with."""
     project = viewer(ctx)
-    return project is None or row.project_id == project or bool(row.shared)
+    if project is None or row.project_id == project or row.shared:
+        return True
+    return row.id in store.shared_with(session, type(row), [row.id], project)
 
 
 class PoolsBase(ServicePlugin):

@@ -5,7 +5,9 @@ of Neutron's core. It reaches subnets and networks only through
 ``core_plugin.events``: the ``subnet`` ``precommit_allocate`` callback gives a subnet
 its CIDR from a pool inside the subnet's transaction (``allocation.py``), and the
 network callbacks and extender keep ``is_default`` and the address-scope attributes
-(``networks.py``). Pools and scopes are not journaled: the SDN controller learns the
+(``networks.py``). Who may see and use a pool or scope follows RBAC policies
+(``subnetpoolrbacs``, ``addressscoperbacs``; the RBAC plugin writes them). Pools and
+scopes are not journaled: the SDN controller learns the
 CIDR a subnet got from its own journal row. Pools have a quota (``subnetpool``,
 unlimited by default, as Neutron's ML2 tracks them); scopes have none.
 """

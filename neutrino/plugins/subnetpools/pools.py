@@ -29,8 +29,9 @@ _PREFIXLENS = ("min_prefixlen", "max_prefixlen", "default_prefixlen")
 class PoolMixin(PoolsBase):
     """The ``subnetpools`` collection and its ``add_prefixes``/``remove_prefixes``."""
 
-    def _pool(self, session: Session, pool_id: str) -> dict[str, Any]:
-        found = store.load_pools(session, [pool_id])
+    def _pool(self, session: Session, pool_id: str,
+              reader: str | None = None) -> dict[str, Any]:
+        found = store.load_pools(session, [pool_id], reader)
         if not found:
             raise sp.SubnetPoolNotFound(subnetpool_id=pool_id)
         return found[0]
@@ -58,8 +59,9 @@ class PoolMixin(PoolsBase):
                 self._check_scope(session, ctx, None, value)
                 pool_id = store.insert_pool(session, value)
                 self._set_default(session, pool_id, value["ip_version"], value["is_default"])
-                pool = self._pool(session, pool_id)
-                # The quota enforcer's hook (``subnetpool``: ``[quotas] default_quota``).
+                pool = self._pool(session, pool_id, ctx.project_id)
+                # The quota enforcer's hook (``subnetpool``: ``[quotas] default_quota``)
+                # and the RBAC plugin's (``shared``: the wildcard policy).
                 self.events.publish("subnetpool", "precommit_create", ctx, pool,
                                     session=session)
                 made.append(pool)
@@ -91,7 +93,7 @@ class PoolMixin(PoolsBase):
         if not scope_id:
             return
         row = store.lock(session, AddressScope, scope_id)
-        if row is None or not may_use(ctx, row):
+        if row is None or not may_use(session, ctx, row):
             raise scope_api.AddressScopeNotFound(address_scope_id=scope_id)
         if row.ip_version != value["ip_version"]:
             raise sp.IllegalSubnetPoolIpVersionAssociationToAddressScope(
@@ -105,14 +107,15 @@ class PoolMixin(PoolsBase):
 
     def get_subnetpool(self, ctx: Context, pool_id: str) -> dict[str, Any]:
         with self.db.reader() as session:
-            return self._pool(session, pool_id)
+            return self._pool(session, pool_id, ctx.project_id)
 
     def get_subnetpools(self, ctx: Context, filters: dict[str, list[Any]],
                         page: Page | None = None) -> list[dict[str, Any]]:
         scope = store.visible(viewer(ctx), SubnetPool)
         with self.db.reader() as session:
-            ids = store.pool_listing().select_ids(session, filters, scope, page or Page())
-            return store.load_pools(session, ids)
+            ids = store.pool_listing(ctx.project_id).select_ids(session, filters, scope,
+                                                                page or Page())
+            return store.load_pools(session, ids, ctx.project_id)
 
     def get_default_subnetpool(self, ip_version: int) -> dict[str, Any] | None:
         with self.db.reader() as session:
@@ -126,7 +129,7 @@ class PoolMixin(PoolsBase):
         def in_tx(session: Session) -> dict[str, Any]:
             self._locked(session, ctx, pool_id)
             self._apply(session, ctx, self._pool(session, pool_id), changes)
-            return self._pool(session, pool_id)
+            return self._pool(session, pool_id, ctx.project_id)
         result: dict[str, Any] = self._write(in_tx)
         return result
 

@@ -1,4 +1,9 @@
-"""Address scopes: create, read, update (``shared`` only grows), delete when unused."""
+"""Address scopes: create, read, update (``shared`` only grows), delete when unused.
+
+Creates and updates are published as ``address_scope`` ``precommit_*`` events (with
+``session=`` and, on update, ``request=`` the changes): the RBAC plugin makes the
+wildcard policy of a shared scope there.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,9 @@ from neutrino.plugins.subnetpools.base import PoolsBase, check_revision, viewer
 class ScopeMixin(PoolsBase):
     """The ``address-scopes`` collection."""
 
-    def _scope(self, session: Session, scope_id: str) -> dict[str, Any]:
-        found = store.load_scopes(session, [scope_id])
+    def _scope(self, session: Session, scope_id: str,
+               reader: str | None = None) -> dict[str, Any]:
+        found = store.load_scopes(session, [scope_id], reader)
         if not found:
             raise scope_api.AddressScopeNotFound(address_scope_id=scope_id)
         return found[0]
@@ -31,20 +37,28 @@ class ScopeMixin(PoolsBase):
     def create_address_scope_bulk(self, ctx: Context,
                                   bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         def in_tx(session: Session) -> list[dict[str, Any]]:
-            return [self._scope(session, store.insert_scope(session, b)) for b in bodies]
+            made = []
+            for body in bodies:
+                scope = self._scope(session, store.insert_scope(session, body),
+                                    ctx.project_id)
+                self.events.publish("address_scope", "precommit_create", ctx, scope,
+                                    session=session)
+                made.append(scope)
+            return made
         made: list[dict[str, Any]] = self._write(in_tx)
         return made
 
     def get_address_scope(self, ctx: Context, scope_id: str) -> dict[str, Any]:
         with self.db.reader() as session:
-            return self._scope(session, scope_id)
+            return self._scope(session, scope_id, ctx.project_id)
 
     def get_address_scopes(self, ctx: Context, filters: dict[str, list[Any]],
                            page: Page | None = None) -> list[dict[str, Any]]:
         scope = store.visible(viewer(ctx), AddressScope)
         with self.db.reader() as session:
-            ids = store.scope_listing().select_ids(session, filters, scope, page or Page())
-            return store.load_scopes(session, ids)
+            ids = store.scope_listing(ctx.project_id).select_ids(session, filters, scope,
+                                                                 page or Page())
+            return store.load_scopes(session, ids, ctx.project_id)
 
     def update_address_scope(self, ctx: Context, scope_id: str,
                              changes: dict[str, Any]) -> dict[str, Any]:
@@ -56,11 +70,18 @@ class ScopeMixin(PoolsBase):
             if row.shared and changes.get("shared") is False:
                 raise scope_api.AddressScopeUpdateError(
                     address_scope_id=scope_id, reason="Shared address scope can't be unshared")
-            values = {k: changes[k] for k in ("name", "description", "shared") if k in changes}
+            original = self._scope(session, scope_id, ctx.project_id)
+            values: dict[str, Any] = {k: changes[k] for k in ("name", "description")
+                                      if k in changes}
+            if changes.get("shared") is True:
+                values["shared"] = True
             session.execute(update(AddressScope).where(AddressScope.id == scope_id).values(
                 revision_number=AddressScope.revision_number + 1, updated_at=utcnow(),
                 **values))
-            return self._scope(session, scope_id)
+            scope = self._scope(session, scope_id, ctx.project_id)
+            self.events.publish("address_scope", "precommit_update", ctx, scope, original,
+                                session=session, request=changes)
+            return scope
         result: dict[str, Any] = self._write(in_tx)
         return result
 

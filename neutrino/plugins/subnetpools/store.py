@@ -1,6 +1,9 @@
 """Subnet pools and address scopes in the database: API dicts in batches, listings, locks.
 
 Loaders take a batch of ids and issue one query per table for the whole batch.
+``shared`` reads as Neutron's RBAC has it, per project: true when the object is
+shared with every project (the ``shared`` column, which mirrors the wildcard
+policy) or when a policy shares it with the reading project.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import delete, exists, insert, or_, select, true
 from sqlalchemy.orm import Session
 
 from neutrino.db.base import table_of, utcnow
@@ -21,7 +24,9 @@ from neutrino.db.models import (
     SubnetPool,
     SubnetPoolPrefix,
 )
+from neutrino.db.models.rbac import AddressScopeRBAC, SubnetPoolRBAC
 from neutrino.db.query import Listing
+from neutrino.db.rbac import ACCESS_SHARED, granted, granted_clause
 from neutrino.db.resources import load_tags, timestamp
 from neutrino.plugins.subnetpools.prefixes import compact
 
@@ -52,9 +57,39 @@ def lock(session: Session, model: Any, row_id: str) -> Any:
     return session.execute(query).scalar()
 
 
+_RBAC = {SubnetPool: SubnetPoolRBAC, AddressScope: AddressScopeRBAC}
+
+
 def visible(project: str | None, model: Any) -> Any:
-    """Rows a project sees: its own and shared ones (None: an admin, all)."""
-    return None if project is None else or_(model.project_id == project, model.shared)
+    """Rows a project sees: its own, those shared with every project and those an RBAC
+    policy shares with it (None: an admin, all)."""
+    if project is None:
+        return None
+    return or_(model.project_id == project, model.shared,
+               granted_clause(_RBAC[model], model.id, project))
+
+
+def shared_with(session: Session, model: Any, ids: Sequence[str],
+                project: str | None) -> set[str]:
+    """Those of ``ids`` that a policy shares with ``project`` itself or every project."""
+    if not project or not ids:
+        return set()
+    grants = granted(session, _RBAC[model], ids, project)
+    return {i for i, actions in grants.items() if ACCESS_SHARED in actions}
+
+
+def _shared_filter(model: Any, project: str | None) -> Any:
+    """The ``shared`` filter as ``project`` reads ``shared``."""
+    shared = or_(model.shared, granted_clause(_RBAC[model], model.id, project,
+                                              ACCESS_SHARED))
+
+    def clause(values: list[Any]) -> Any:
+        wanted = {bool(v) for v in values}
+        if wanted == {True, False}:
+            return true()
+        return shared if wanted == {True} else ~shared
+
+    return clause
 
 
 # --- subnet pools -----------------------------------------------------------------------
@@ -69,8 +104,10 @@ def pool_prefixes(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
     return found
 
 
-def load_pools(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Pools in ``ids`` order, with their prefixes (compacted, sorted) and tags."""
+def load_pools(session: Session, ids: Sequence[str],
+               reader: str | None = None) -> list[dict[str, Any]]:
+    """Pools in ``ids`` order, with their prefixes (compacted, sorted) and tags, and
+    ``shared`` as project ``reader`` reads it."""
     if not ids:
         return []
     rows = {r.id: r for r in session.execute(select(SubnetPool).where(
@@ -78,15 +115,17 @@ def load_pools(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
     found = [i for i in ids if i in rows]
     prefixes = pool_prefixes(session, found)
     tags = load_tags(session, found)
+    shared = shared_with(session, SubnetPool, found, reader)
     return [{**_standard(rows[i]), **{c: getattr(rows[i], c) for c in POOL_COLUMNS},
+             "shared": rows[i].shared or i in shared,
              "prefixes": compact(prefixes.get(i, [])), "tags": tags.get(i, [])}
             for i in found]
 
 
-def pool_listing() -> Listing:
+def pool_listing(reader: str | None = None) -> Listing:
     columns = _std_columns(SubnetPool)
     columns.update({c: getattr(SubnetPool, c) for c in POOL_COLUMNS})
-    return Listing(SubnetPool, columns)
+    return Listing(SubnetPool, columns, {"shared": _shared_filter(SubnetPool, reader)})
 
 
 def insert_pool(session: Session, values: dict[str, Any]) -> str:
@@ -142,21 +181,24 @@ def scope_pools(session: Session, scope_id: str) -> list[tuple[str, list[str]]]:
 
 # --- address scopes ----------------------------------------------------------------------
 
-def load_scopes(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
+def load_scopes(session: Session, ids: Sequence[str],
+                reader: str | None = None) -> list[dict[str, Any]]:
+    """Scopes in ``ids`` order, ``shared`` as project ``reader`` reads it."""
     if not ids:
         return []
     rows = {r.id: r for r in session.execute(select(AddressScope).where(
         AddressScope.id.in_(list(ids)))).scalars()}
     found = [i for i in ids if i in rows]
     tags = load_tags(session, found)
-    return [{**_standard(rows[i]), "shared": rows[i].shared, "ip_version": rows[i].ip_version,
-             "tags": tags.get(i, [])} for i in found]
+    shared = shared_with(session, AddressScope, found, reader)
+    return [{**_standard(rows[i]), "shared": rows[i].shared or i in shared,
+             "ip_version": rows[i].ip_version, "tags": tags.get(i, [])} for i in found]
 
 
-def scope_listing() -> Listing:
+def scope_listing(reader: str | None = None) -> Listing:
     columns = _std_columns(AddressScope)
     columns.update({"shared": AddressScope.shared, "ip_version": AddressScope.ip_version})
-    return Listing(AddressScope, columns)
+    return Listing(AddressScope, columns, {"shared": _shared_filter(AddressScope, reader)})
 
 
 def insert_scope(session: Session, values: dict[str, Any]) -> str:
