@@ -11,6 +11,54 @@ from neutrino import exceptions as exc
 UPDATED = "2026-11-21T00:00:00-00:00"
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "agent": ("agent", "Agents report their state; admins list, show, update and delete them."),
+    "dhcp_agent_scheduler": ("DHCP Agent Scheduler",
+                             "Which DHCP agents serve a network, and moving networks "
+                             "between them."),
+    "l3_agent_scheduler": ("L3 Agent Scheduler",
+                           "Which L3 agent hosts a router, and moving routers between them."),
+    "router": ("Neutron L3 Router", "Routers between networks, with gateways to external "
+                                    "networks and floating IPs."),
+    "ext-gw-mode": ("Neutron L3 Configurable external gateway mode",
+                    "Turn source NAT on a router's external gateway on or off."),
+    "extraroute": ("Neutron Extra Route", "Static routes on routers."),
+    "extraroute-atomic": ("Atomically add/remove extra routes",
+                          "Add or remove extra routes without resending the whole list."),
+    "fip-port-details": ("Floating IP Port Details Extension",
+                         "Show the associated port's details on a floating IP."),
+    "floating-ip-port-forwarding": ("Floating IP Port Forwarding",
+                                    "Forward a floating IP's port to a fixed IP's port."),
+    "expose-port-forwarding-in-fip": ("Expose port forwardings in a floating IP",
+                                      "A floating IP lists its port forwardings."),
+    "router_availability_zone": ("Router Availability Zone",
+                                 "Availability zone hints and zones of routers."),
+    "quotas": ("Quota management support", "Per-project limits on resources."),
+    "quota_details": ("Quota details management support",
+                      "Used, limit and reserved amounts of each quota."),
+    "rbac-policies": ("RBAC Policies", "Share objects with other projects through "
+                                       "access policies."),
+    "rbac-security-groups": ("Add security_group type to network RBAC",
+                             "Security groups shared through RBAC policies."),
+    "rbac-subnetpool": ("Add subnetpool type to RBAC", "Subnet pools shared through RBAC "
+                                                      "policies."),
+    "rbac-address-scope": ("Add address_scope type to RBAC",
+                           "Address scopes shared through RBAC policies."),
+    "segment": ("Segment", "Segments of networks, and subnets bound to them."),
+    "standard-attr-segment": ("Standard Attribute Segment Extension",
+                              "Standard attributes on segments."),
+    "ip_allocation": ("IP Allocation", "Whether a port's addresses are immediate, "
+                                       "deferred or none."),
+    "network-segment-range": ("Neutron Network Segment Range",
+                              "Ranges of segmentation ids for tenant networks, changed at "
+                              "run time."),
+    "security-group": ("security-group", "Security groups and their rules."),
+    "security-groups-rules-belongs-to-default-sg": (
+        "Security group rules belongs to default security group",
+        "Rules show whether their group is a project's default one."),
+    "security-groups-shared-filtering": ("Security group filtering on the shared field",
+                                         "Filter security groups by shared."),
+    "stateful-security-group": ("Stateful security group",
+                                "Security groups may be stateless."),
     "allowed-address-pairs": ("Allowed Address Pairs",
                               "Provides allowed address pairs"),
     "availability_zone": ("Availability Zone", "The availability zone extension."),
