@@ -31,7 +31,7 @@ LOG = logging.getLogger(__name__)
 ALL_IN_ONE: dict[str, dict[str, object]] = {
     "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1", "bind_port": 9696,
                 "transport_url": "fake://",
-                "service_plugins": ["segments", "network_segment_range"]},
+                "service_plugins": ["router", "segments", "network_segment_range"]},
     "ml2": {"mechanism_drivers": ["openvswitch", "l2population"],
             "tenant_network_types": ["vxlan", "local"]},
     "ml2_type_vxlan": {"vni_ranges": ["1:65535"]},

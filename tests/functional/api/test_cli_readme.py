@@ -69,6 +69,7 @@ def test_readme_cli_commands(readme_server: ApiServer) -> None:
     assert "22:22" in outputs["openstack security group rule list web"]
     assert "253" in outputs["openstack ip availability show demo"]
     assert "PARENT" in outputs["openstack default security group rule list"]
+    assert "10.0.0.10" in outputs["openstack floating ip list --router demo-router"]
     groups = outputs["openstack security group list"]
     assert "web" in groups and "default" in groups
     assert readme_server.plugin.get_networks(_admin(), {}) == []
