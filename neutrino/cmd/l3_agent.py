@@ -24,6 +24,7 @@ def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
     from neutrino.agent.l3.devices import RouterDevices
     from neutrino.agent.l3.interface import RouterInterfaceDriver
     from neutrino.agent.l3.messaging import RpcL3PluginApi, start_consumer
+    from neutrino.agent.l3.wiring import WiringWatcher, ovsdb_wait
     from neutrino.agent.ovs.bridge import close_ovsdb_api, ovsdb_api
     from neutrino.agent.ovs.messaging import RpcStateReportApi
     from neutrino.rpc.transport import make_transport
@@ -38,7 +39,8 @@ def build(conf: Any, transport: Any = None) -> tuple[Any, list[Any]]:
                             config.metadata_proxy_socket if config.enable_metadata_proxy
                             else None,
                             metadata_port=config.metadata_port,
-                            arp_count=config.send_arp_for_ha)
+                            arp_count=config.send_arp_for_ha,
+                            wiring=WiringWatcher(ovsdb_wait(conf.ovs.ovsdb_connection)))
     agent = L3Agent(config, RpcL3PluginApi(transport, config.host,
                                            float(conf.rpc_response_timeout)),
                     devices, RpcStateReportApi(transport, timeout=config.report_interval))

@@ -200,6 +200,9 @@ class RpcCallbacks:
                                     refresh_tunnels)
                     result["devices_up"].append(device)
                 except Exception:
+                    if self._deleted_meanwhile(device, "up", host):
+                        result["devices_up"].append(device)
+                        continue
                     LOG.exception("update_device_up of %s for %s failed", device, host)
                     result["failed_devices_up"].append(device)
             for device in devices_down:
@@ -207,9 +210,27 @@ class RpcCallbacks:
                     result["devices_down"].append(self._device_down(
                         device, ports.get(device_to_port_id(device)), host))
                 except Exception:
+                    if self._deleted_meanwhile(device, "down", host):
+                        result["devices_down"].append({"device": device, "exists": False})
+                        continue
                     LOG.exception("update_device_down of %s for %s failed", device, host)
                     result["failed_devices_down"].append(device)
         return result
+
+    def _deleted_meanwhile(self, device: str, what: str, host: str | None) -> bool:
+        """The device's port was deleted while its status was being set: not a failure.
+
+        As Neutron (which answers ``exists: False`` when ``delete_port`` and
+        ``update_device_down`` race), a port that is gone has nothing left to update.
+        """
+        try:
+            gone = not self._ports([device_to_port_id(device)])
+        except Exception:  # the database itself failing: a real failure, logged by the caller
+            return False
+        if gone:
+            LOG.debug("device %s %s on %s: its port was deleted meanwhile", device, what,
+                      host)
+        return gone
 
     def _batching(self) -> bool:
         return self.l2pop is not None and getattr(self.l2pop, "notifier", None) is not None \

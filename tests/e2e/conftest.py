@@ -107,8 +107,20 @@ class AgentHost:
 
 
 # A private /run/netns: the agent's qdhcp namespaces are its host's own, as on a machine
-# of its own, so two DHCP agents of one rig may serve the same network.
+# of its own, so two DHCP agents of one rig may serve the same network. The tmpfs lives in
+# a mount namespace made for the agent alone (``unshare``), so nothing it names there is
+# ever seen in, or left behind in, this machine's /run/netns.
 _OWN_NETNS_DIR = 'mount -t tmpfs tmpfs /run/netns && exec "$@"'
+
+
+def enter_host(netns: str) -> list[str]:
+    """The argv prefix running a command in host ``netns``'s network namespace only.
+
+    Not ``ip netns exec``: that also gives the command a mount namespace of its own, so
+    the namespaces it names under /run/netns would be mounted for it alone and leave
+    empty files in this machine's /run/netns (see ``tests.fixtures.hosts.add_netns``).
+    """
+    return ["nsenter", f"--net={hosts.NETNS_DIR}/{netns}", "--"]
 
 
 @dataclass
@@ -129,7 +141,7 @@ class ServiceAgent:
             argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                     _OWN_NETNS_DIR, "agent", *argv]
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(["ip", "netns", "exec", self.host.host.netns, *argv],
+            self.proc = subprocess.Popen([*enter_host(self.host.host.netns), *argv],
                                          stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -223,11 +235,16 @@ class Rig:
     http: Any = None
     vms: list[hosts.Vm] = field(default_factory=list)
     vhost: str = ""
+    network_ids: set[str] = field(default_factory=set)  # made through ``api``
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = self.http.request(method, f"/v2.0/{path}", json=body)
         assert response.status_code < 300, f"{method} {path}: {response.text}"
-        return response.json() if response.content else None
+        result = response.json() if response.content else None
+        if method == "POST" and path == "networks" and result:
+            made = result.get("networks") or [result.get("network") or {}]
+            self.network_ids.update(n["id"] for n in made if "id" in n)
+        return result
 
     def network(self, network_type: str, cidr: str, **provider: Any) -> tuple[str, str]:
         """(network id, subnet id) of a new network of ``network_type`` with one subnet."""
@@ -335,7 +352,9 @@ def running_rig(tmp_path_factory: pytest.TempPathFactory, *, host_count: int = 3
     if reason:
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("e2e")
+    network_ids: set[str] = set()
     with hosts.Cleanup() as cleanup, make_database("sqlite", base) as db_url:
+        cleanup.add(assert_no_qdhcp_left, network_ids)  # runs last: after every agent
         vhost = rabbit_vhost(cleanup)
         server = _server(db_url, vhost, server_extra)
         cleanup.add(server.stop)
@@ -355,12 +374,21 @@ def running_rig(tmp_path_factory: pytest.TempPathFactory, *, host_count: int = 3
             agent_hosts.append(agent)
         http = server.http(project, "admin" if project else None)
         cleanup.add(http.close)
-        rig = Rig(server=server, hosts=agent_hosts, cleanup=cleanup, http=http, vhost=vhost)
+        rig = Rig(server=server, hosts=agent_hosts, cleanup=cleanup, http=http, vhost=vhost,
+                  network_ids=network_ids)
         try:
             hosts.wait_for(lambda: _agents_alive(rig), timeout=60, what="agents alive")
         except TimeoutError:
             pytest.fail("agents did not report: " + agent_hosts[0].log_tail())
         yield rig
+
+
+def assert_no_qdhcp_left(network_ids: set[str]) -> None:
+    """No ``qdhcp-`` namespace (nor an empty file of one) of the rig's networks is left in
+    this machine's /run/netns once the rig is torn down."""
+    left = sorted(f"qdhcp-{n}" for n in network_ids
+                  if os.path.lexists(hosts.NETNS_DIR / f"qdhcp-{n}"))
+    assert not left, f"left in {hosts.NETNS_DIR}: {left}"
 
 
 def _detach(server: ApiServer) -> None:
@@ -434,9 +462,8 @@ class L3Agent:
         argv = [str(L3_AGENT_BIN)]
         for path in self.config_files:
             argv += ["--config-file", str(path)]
-        enter = ["nsenter", f"--net=/run/netns/{self.host.host.netns}"]
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([*enter, *argv], stdout=out,
+            self.proc = subprocess.Popen([*enter_host(self.host.host.netns), *argv], stdout=out,
                                          stderr=subprocess.STDOUT, cwd=REPO)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -278,6 +278,41 @@ def test_after_interface_removal_the_subnets_are_cut_off(lab: Lab) -> None:
     assert not vm_b.ping(vm_a.ip, count=2, timeout_s=1)
 
 
+# A VM whose ARP cache holds the router's previous MAC for its gateway sends to that MAC
+# until the entry has gone STALE, waited DELAY (5 s) and failed three unicast probes: at
+# least 8 s. Only the router's gratuitous ARP for its new port corrects it sooner.
+SOON = 6.0
+
+
+def _gateway_mac(lab: Lab, router: dict[str, Any], subnet: dict[str, Any]) -> str:
+    ports = lab.rig.api("GET", f"ports?device_id={router['id']}"
+                        "&device_owner=network:router_interface")["ports"]
+    return next(str(p["mac_address"]) for p in ports
+                if p["fixed_ips"][0]["subnet_id"] == subnet["id"])
+
+
+def test_a_re_added_interface_is_reached_again_soon_without_touching_arp_caches(
+        lab: Lab) -> None:
+    router, subnet_b, vm_a, vm_b = _two_routed_vms(lab, 108)
+    gateway = subnet_b["gateway_ip"]
+    wait_ping(vm_b, vm_a.ip)
+    old_mac = _gateway_mac(lab, router, subnet_b)
+    assert vm_b.neighbour(gateway) == old_mac
+    path = f"routers/{router['id']}"
+    lab.rig.api("PUT", f"{path}/remove_router_interface", {"subnet_id": subnet_b["id"]})
+    wait_no_ping(vm_b, vm_a.ip)
+    assert vm_b.neighbour(gateway) == old_mac  # still cached: nothing flushed it
+
+    lab.rig.api("PUT", f"{path}/add_router_interface", {"subnet_id": subnet_b["id"]})
+    new_mac = _gateway_mac(lab, router, subnet_b)
+    assert new_mac != old_mac  # a new port: the same gateway IP behind a new MAC
+    # only vm_b sends (vm_a's replies would make the router ARP for vm_b, which would
+    # teach vm_b the new MAC without any announcement)
+    hosts.wait_for(lambda: vm_b.ping(vm_a.ip, count=1, timeout_s=1), timeout=SOON,
+                   interval=0.05, what=f"{vm_b.ip} -> {vm_a.ip} through the re-added port")
+    assert vm_b.neighbour(gateway) == new_mac
+
+
 def test_an_extra_route_is_followed(lab: Lab) -> None:
     behind = "10.109.0.1"  # an address only the next hop holds, on its loopback
     router = lab.router(gateway=False)

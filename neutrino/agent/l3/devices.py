@@ -10,6 +10,18 @@ deleted so established flows cannot keep using the old translation.
 
 Slow helpers run beside the sync: ``arping`` is started in the background (its three
 announcements take seconds) and reaped by a daemon thread.
+
+A device plugged anew cannot carry a frame until the host's OVS agent binds its port
+(``wiring``): announcing its addresses earlier would be lost, so they are announced when
+the port's tag appears, and whatever the router tried to resolve through it meanwhile is
+forgotten (INCOMPLETE and FAILED neighbours deleted) so that the next packet asks again
+at once. Because the OVS agent sets the tag a moment before its flows for the port are
+in place, the device's ARP retransmission interval is also kept short from its plugging
+until ``wired_grace`` seconds after it is wired, then given back its own default:
+a request lost in that moment is repeated within ``UNWIRED_RETRANS_MS``, not a second;
+for the same reason the announcement is repeated a few times within that first second
+(``WIRED_BURST_S``).
+Without a watcher (no OVSDB connection given) a new device is announced at once.
 """
 
 from __future__ import annotations
@@ -20,6 +32,8 @@ import os
 import shutil
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -27,11 +41,13 @@ from typing import Protocol
 from neutrino.agent.l3 import ip
 from neutrino.agent.l3.iptables import NamespaceIptables
 from neutrino.agent.l3.state import (
+    INTERNAL_DEV_PREFIX,
     RouterState,
     is_router_device,
     namespace_name,
     router_id_of,
 )
+from neutrino.agent.l3.wiring import WiringWatcher
 from neutrino.agent.linux import ip_lib
 from neutrino.agent.metadata.process import MetadataProxyProcess, proxy_command
 
@@ -42,6 +58,16 @@ CONNTRACK = "conntrack"
 # a router forwards; removing a primary address keeps the secondaries of its subnet
 ROUTER_SYSCTLS = (("net.ipv4.ip_forward", "1"), ("net.ipv6.conf.all.forwarding", "1"),
                   ("net.ipv4.conf.all.promote_secondaries", "1"))
+UNWIRED_RETRANS_MS = 100  # ARP retransmission on a device until it is surely wired
+WIRED_GRACE_S = 3.0
+# Extra single announcements, seconds after the port is wired: the tag comes before the
+# OVS agents' flows for the port (its own, then the l2population ones of the other hosts,
+# whose ARP responders answer the router's own requests, so a VM holding the previous
+# MAC of the address learns the new one only from an announcement). arping's interval is
+# whole seconds; these fill the first one.
+WIRED_BURST_S = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.55, 0.75)
+
+Notify = Callable[[str, dict[str, object]], None]
 
 
 class InterfaceDriver(Protocol):
@@ -85,12 +111,16 @@ class RouterDevices:
 
     def __init__(self, driver: InterfaceDriver, state_dir: Path,
                  metadata_socket: Path | None = None, metadata_port: int = 9697,
-                 arp_count: int = 3) -> None:
+                 arp_count: int = 3, wiring: WiringWatcher | None = None,
+                 notify: Notify | None = None, wired_grace: float = WIRED_GRACE_S) -> None:
         self.driver = driver
         self.state_dir = state_dir
         self.metadata_socket = metadata_socket
         self.metadata_port = metadata_port
         self.arp_count = arp_count
+        self.wiring = wiring
+        self.notify = notify  # told ("device_wired", ...) from the watcher's thread
+        self.wired_grace = wired_grace
 
     # apply -----------------------------------------------------------------------------------
 
@@ -118,11 +148,59 @@ class RouterDevices:
         outcome.conntrack_flushed = flush
         added = {a.split("/")[0] for a in outcome.addresses_added}
         announce = sorted(added & state.announced)
-        if state.gateway_device and self.arp_count:
+        # a gateway device plugged just now is announced once its port is wired
+        if state.gateway_device and self.arp_count and not (
+                self.wiring and state.gateway_device in outcome.plugged):
             for address in announce:
                 self._announce(ns, state.gateway_device, address)
-        outcome.announced = announce
+            outcome.announced += announce
         return outcome
+
+    def _new_device(self, ns: str, name: str) -> list[str]:
+        """Announce ``name``'s addresses now (no watcher), or once its port is wired."""
+        if self.wiring is None:
+            if not name.startswith(INTERNAL_DEV_PREFIX) or not self.arp_count:
+                return []  # the gateway's addresses went with the gateway device's
+            addresses = self._ipv4_addresses(ns, name)
+            for address in addresses:
+                self._announce(ns, name, address)
+            return addresses
+        key = ip.neigh_retrans_key(name)
+        try:
+            default = ip.read_sysctl(key, ns)  # a new device's: the namespace default
+            ip_lib.set_sysctl(key, UNWIRED_RETRANS_MS, ns)
+        except ip_lib.IpError as exc:  # resolution is then slower, never wrong
+            LOG.warning("%s: %s", ns, exc)
+            default = None
+        self.wiring.watch(name, lambda device, wired: self._wired(ns, device, wired, default))
+        return []
+
+    def _wired(self, ns: str, name: str, wired: bool, retrans_ms: str | None) -> None:
+        """On the watcher's thread: ``name`` can carry frames (or the wait ended)."""
+        if not ip.enterable(ns):
+            return
+        flushed = ip.flush_unresolved_neighbours(name, ns)
+        addresses = self._ipv4_addresses(ns, name) if self.arp_count else []
+        for address in addresses:
+            self._announce(ns, name, address)
+        LOG.debug("%s: %s %s; announced %s, forgot neighbours %s", ns, name,
+                  "wired" if wired else "not wired in time", addresses, flushed)
+        if self.notify is not None:
+            self.notify("device_wired", {"namespace": ns, "device": name, "wired": wired,
+                                         "announced": addresses, "flushed": flushed})
+        waited = 0.0
+        for offset in (o for o in WIRED_BURST_S if addresses and o < self.wired_grace):
+            time.sleep(offset - waited)
+            waited = offset
+            for address in addresses:
+                self._announce(ns, name, address, count=1)
+        time.sleep(max(0.0, self.wired_grace - waited))
+        if retrans_ms is not None and ip.enterable(ns) and name in ip.links(ns):
+            ip_lib.set_sysctl(ip.neigh_retrans_key(name), retrans_ms, ns)
+
+    @staticmethod
+    def _ipv4_addresses(ns: str, name: str) -> list[str]:
+        return sorted(a.split("/")[0] for a in ip_lib.get_addresses(name, ns) if ":" not in a)
 
     def _apply_devices(self, state: RouterState, outcome: Outcome) -> set[str]:
         """Plug, address and unplug devices; the IPv4 addresses taken off the gateway."""
@@ -136,6 +214,8 @@ class RouterDevices:
             added, removed = ip.sync_addresses(device.name, device.addresses, ns)
             outcome.addresses_added += sorted(added)
             outcome.addresses_removed += sorted(removed)
+            if device.name in outcome.plugged:  # watched from now: the rest takes a while
+                outcome.announced += self._new_device(ns, device.name)
             if device.name == state.gateway_device:
                 removed_gateway_ips |= {r.split("/")[0] for r in removed if ":" not in r}
         wanted = {device.name for device in state.devices}
@@ -171,10 +251,11 @@ class RouterDevices:
 
     # helpers run in the namespace ------------------------------------------------------------
 
-    def _announce(self, ns: str, device: str, address: str) -> None:
-        """Gratuitous ARP for ``address`` in the background (``arping -U``)."""
+    def _announce(self, ns: str, device: str, address: str, count: int = 0) -> None:
+        """Gratuitous ARP for ``address`` in the background (``arping -U``), ``count``
+        times (default ``arp_count``) a second apart."""
         argv = ["ip", "netns", "exec", ns, ARPING, "-U", "-I", device, "-c",
-                str(self.arp_count), address]
+                str(count or self.arp_count), address]
         try:
             proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)

@@ -23,6 +23,8 @@ from neutrino.agent.linux import ip_lib
 LOG = logging.getLogger(__name__)
 
 IFF_UP = 0x1
+NUD_INCOMPLETE = 0x01
+NUD_FAILED = 0x20
 MAIN_TABLE = 254
 RTPROT_KERNEL = 2
 
@@ -81,6 +83,33 @@ def sync_addresses(ifname: str, cidrs: Iterable[str], ns: str
             address, prefixlen = cidr.split("/")
             ip.addr("add", index=index, address=address, prefixlen=int(prefixlen))
     return wanted - current, current - wanted
+
+
+def flush_unresolved_neighbours(ifname: str, ns: str) -> list[str]:
+    """Delete the INCOMPLETE and FAILED IPv4/IPv6 neighbour entries of ``ifname``; their
+    addresses.
+
+    The next packet to such a neighbour then starts a new resolution at once instead of
+    waiting for the kernel's next retransmission (or for the entry to expire).
+    """
+    flushed = []
+    with ip_lib.namespace(ns) as ip:
+        index = ip_lib.link_index(ip, ifname)
+        if index is None:
+            return []
+        for entry in ip.get_neighbours(ifindex=index):
+            if not entry["state"] & (NUD_INCOMPLETE | NUD_FAILED):
+                continue
+            dst = entry.get_attr("NDA_DST")
+            ip_lib._ignore_gone(ip.neigh, "del", dst=dst, ifindex=index,
+                                family=entry["family"])
+            flushed.append(str(dst))
+    return sorted(flushed)
+
+
+def neigh_retrans_key(ifname: str) -> str:
+    """The sysctl of ``ifname``'s IPv4 ARP retransmission interval (milliseconds)."""
+    return f"net.ipv4.neigh.{ifname}.retrans_time_ms"
 
 
 def _gateway_routes(ip: IPRoute) -> set[tuple[str, str]]:

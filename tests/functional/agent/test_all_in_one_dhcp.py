@@ -72,12 +72,15 @@ def aio() -> Iterator[tuple[hosts.OvsHost, httpx.Client, hosts.Cleanup, Path]]:
         state = Path(tempfile.mkdtemp(prefix="neutrino-aio-"))
         state.chmod(0o755)  # dnsmasq reads its files as nobody
         cleanup.add(shutil.rmtree, state, True)
+        cleanup.add(_delete_qdhcp_namespaces, state)
         cleanup.add(_kill_left_processes, state)
         log = open(state / "neutrino.log", "wb")  # noqa: SIM115 - closed on clean-up
         cleanup.add(log.close)
+        # the network namespace only (see ``hosts.add_netns``): its qdhcp namespaces are
+        # this machine's, deleted on clean-up, no empty file left in /run/netns
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", host.netns, sys.executable, "-m", "neutrino.cmd.neutrino",
-             "run", "--config-file", str(_config(state, host))],
+            ["nsenter", f"--net={hosts.NETNS_DIR}/{host.netns}", "--", sys.executable,
+             "-m", "neutrino.cmd.neutrino", "run", "--config-file", str(_config(state, host))],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **host.env})
         cleanup.add(_stop, proc)
         http = httpx.Client(base_url=API, timeout=10)
@@ -110,6 +113,14 @@ def _kill_left_processes(state: Path) -> None:
     for pid_file in state.glob("dhcp/*/*pid"):
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+
+
+def _delete_qdhcp_namespaces(state: Path) -> None:
+    # the DHCP agent keeps its namespaces when it stops, as Neutron's does
+    for network in state.glob("dhcp/*"):
+        name = f"qdhcp-{network.name}"
+        if os.path.lexists(hosts.NETNS_DIR / name):
+            hosts.run(["ip", "netns", "del", name], check=False)
 
 
 def _alive_agents(http: httpx.Client) -> set[str]:

@@ -35,6 +35,7 @@ from neutrino.agent.l3.agent import L3Agent
 from neutrino.agent.l3.config import L3AgentConfig
 from neutrino.agent.l3.devices import RouterDevices
 from neutrino.agent.l3.interface import RouterInterfaceDriver
+from neutrino.agent.l3.wiring import WiringWatcher, ovsdb_wait
 from neutrino.agent.linux import ip_lib
 from neutrino.agent.metadata.process import running_pid
 from neutrino.agent.ovs.bridge import close_ovsdb_api, ovsdb_api
@@ -109,7 +110,11 @@ class Rig:
         """A fresh agent on the same host and state (an agent restart)."""
         driver = RouterInterfaceDriver(self.api, "br-int", ovs_namespace=self.host.netns)
         devices = RouterDevices(driver, self.config.state_dir,
-                                self.config.metadata_proxy_socket, arp_count=1)
+                                self.config.metadata_proxy_socket, arp_count=1,
+                                wiring=WiringWatcher(ovsdb_wait(self.host.db), timeout=30),
+                                notify=lambda event, payload: self.events.append(
+                                    (event, payload)),
+                                wired_grace=0.3)
         agent = L3Agent(self.config, self.server, devices)
         agent.listeners.append(lambda event, payload: self.events.append((event, payload)))
         self.cleanup.add(agent.stop)
@@ -415,6 +420,71 @@ def test_a_namespace_deleted_behind_the_agents_back_is_rebuilt(rig: Rig) -> None
     assert _fetch_metadata(topo.vm) == f"200|{topo.router['id']} 10.0.0.5"
 
 
+def _wired(rig: Rig, device: str) -> list[dict[str, Any]]:
+    return [p for e, p in list(rig.events) if e == "device_wired" and p["device"] == device]
+
+
+def _retrans_ms(namespace: str, device: str) -> str:
+    return hosts.run(["sysctl", "-n", f"net.ipv4.neigh.{device}.retrans_time_ms"],
+                     netns=namespace).strip()
+
+
+def test_new_devices_are_announced_once_their_port_is_tagged(rig: Rig) -> None:
+    """A new qr-/qg- device is announced (gratuitous ARP) when the OVS agent has tagged its
+    port, not before; what the router failed to resolve meanwhile is forgotten, and its
+    short ARP retransmission interval goes back to the default afterwards."""
+    topo = _topology(rig)
+    ns, qr, qg = topo.namespace, topo.qr(0), topo.qg
+    stale = "02:00:00:00:00:01"  # the MAC of the router's previous interface, say
+    topo.vm.exec("ip", "neigh", "replace", "10.0.0.1", "lladdr", stale, "dev", "eth0",
+                 "nud", "stale")
+    topo.outside.exec("ip", "neigh", "replace", GATEWAY_IP, "lladdr", stale, "dev",
+                      "eth0", "nud", "stale")
+    rig.agent.start(heartbeat=False)
+    hosts.wait_for(lambda: _applied(rig, topo.router["id"]), timeout=30,
+                   what="the router applied")
+    assert _retrans_ms(ns, qr) == "100" and _retrans_ms(ns, qg) == "100"
+    # the router tries to reach the VM through its unwired port: nothing answers
+    assert not hosts.run(["ping", "-c", "1", "-W", "1", "10.0.0.5"], netns=ns,
+                         check=False).count(" 0% packet loss")
+    with pytest.raises(TimeoutError):  # untagged ports: nothing is announced
+        hosts.wait_for(lambda: any(e == "device_wired" for e, _ in rig.events),
+                       timeout=1.0, interval=0.05, what="no announcement")
+    assert topo.vm.neighbour("10.0.0.1") == stale
+
+    rig.host.vsctl("set", "port", qr, f"tag={TAG_A}")  # the OVS agent binds the port
+    hosts.wait_for(lambda: _wired(rig, qr), timeout=10, interval=0.02, what=f"{qr} wired")
+    (event,) = _wired(rig, qr)
+    assert event["wired"] and event["announced"] == ["10.0.0.1"]
+    assert "10.0.0.5" in event["flushed"]  # the failed resolution, forgotten
+    qr_mac = topo.router["_interfaces"][0]["mac_address"]
+    hosts.wait_for(lambda: topo.vm.neighbour("10.0.0.1") == qr_mac, timeout=10,
+                   interval=0.05, what="the VM's ARP cache corrected")
+    assert not _wired(rig, qg) and topo.outside.neighbour(GATEWAY_IP) == stale
+    assert hosts.run(["ping", "-c", "1", "-W", "2", "10.0.0.5"], netns=ns).count(
+        " 0% packet loss")
+
+    rig.host.vsctl("set", "port", qg, f"tag={TAG_EXT}")
+    hosts.wait_for(lambda: _wired(rig, qg), timeout=10, interval=0.02, what=f"{qg} wired")
+    assert _wired(rig, qg)[0]["announced"] == [GATEWAY_IP]
+    hosts.wait_for(lambda: topo.outside.neighbour(GATEWAY_IP)
+                   == topo.router["gw_port"]["mac_address"], timeout=10, interval=0.05,
+                   what="the outside host's ARP cache corrected")
+    hosts.wait_for(lambda: _retrans_ms(ns, qr) == "1000", timeout=10, interval=0.05,
+                   what="the default ARP retransmission back")
+    assert not _wired(rig, topo.qr(1))  # never tagged: never announced
+
+    # an agent restart plugs nothing anew, so it announces nothing again
+    rig.agent.stop()
+    rig.events.clear()
+    rig.agent = rig.new_agent()
+    rig.agent.start(heartbeat=False)
+    hosts.wait_for(lambda: topo.router["id"] in rig.agent.applied, timeout=30,
+                   what="the restarted agent's round")
+    assert not [e for e, _ in rig.events if e == "device_wired"]
+    assert _retrans_ms(ns, qr) == "1000"
+
+
 def test_port_forwarding_forwards_only_its_port(rig: Rig) -> None:
     topo = _topology(rig)
     pf_fip = "203.0.113.20"
@@ -574,9 +644,9 @@ def test_all_in_one_runs_the_l3_agent(tmp_path: Path) -> None:
         config.write_text(config.read_text().replace(
             "[DEFAULT]\n", "[DEFAULT]\nservice_plugins = router\n", 1))
         router_ids: list[str] = []
-        # the command runs under ``ip netns exec``, in a mount namespace of its own: its
-        # qrouter namespaces are mounted there only (the files here are left empty), and
-        # they go with the process and its metadata proxies (stopped first: LIFO)
+        # the command enters the host's network namespace only (``hosts.add_netns``): its
+        # qrouter namespaces are this machine's, deleted after the process and its
+        # metadata proxies (stopped first: LIFO)
         cleanup.add(lambda: [hosts.run(["ip", "netns", "del", f"qrouter-{r}"], check=False)
                              for r in router_ids])
         cleanup.add(lambda: [hosts.run(["pkill", "-F", str(p)], check=False)
@@ -584,8 +654,8 @@ def test_all_in_one_runs_the_l3_agent(tmp_path: Path) -> None:
         log = open(tmp_path / "neutrino.log", "wb")  # noqa: SIM115 - closed on clean-up
         cleanup.add(log.close)
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", host.netns, sys.executable, "-m", "neutrino.cmd.neutrino",
-             "run", "--config-file", str(config)],
+            ["nsenter", f"--net={hosts.NETNS_DIR}/{host.netns}", "--", sys.executable,
+             "-m", "neutrino.cmd.neutrino", "run", "--config-file", str(config)],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **host.env})
         cleanup.add(_stop_process, proc)
         http = httpx.Client(base_url=aio.API, timeout=10)
@@ -609,8 +679,7 @@ def test_all_in_one_runs_the_l3_agent(tmp_path: Path) -> None:
         ns = f"qrouter-{rtr['id']}"
 
         def addresses() -> str:
-            return hosts.run(["nsenter", "-t", str(proc.pid), "-m", "--", "ip", "-n", ns,
-                              "-o", "addr", "show", "dev", qr], check=False)
+            return hosts.run(["ip", "-n", ns, "-o", "addr", "show", "dev", qr], check=False)
 
         hosts.wait_for(lambda: "10.40.0.1/24" in addresses(), timeout=30,
                        what="the router's namespace and interface")
