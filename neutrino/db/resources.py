@@ -98,12 +98,6 @@ def _rows(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
     return rows
 
 
-def rows_among(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
-    """``_rows`` for the plugins' batch extenders (a list of 2,000 ports' extras)."""
-    session.flush()  # as session.execute would: rows added through the ORM show
-    return _rows(session, query_for, ids)
-
-
 def _standard(row: Any) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "description": row.description,
             "project_id": row.project_id, "tenant_id": row.project_id,

@@ -21,7 +21,7 @@ from typing import Any
 
 import netaddr
 import oslo_messaging
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.context import Context
@@ -168,33 +168,6 @@ def groups_referencing(session: Session, group_ids: Iterable[str]) -> set[str]:
                                          group_ids)}
 
 
-# hosts_of_groups(groups_referencing(groups)) in one statement, built once: what every
-# port create and delete asks.
-def _hosts_referencing(match: Any) -> Any:
-    return select(PortBinding.host).join(
-        SecurityGroupPortBinding, SecurityGroupPortBinding.port_id == PortBinding.port_id
-    ).where(PortBinding.host != "", SecurityGroupPortBinding.security_group_id.in_(
-        select(SecurityGroupRule.security_group_id).where(
-            match(SecurityGroupRule.remote_group_id)))).distinct()
-
-
-# One group (a port in its project's default group) needs no list to expand.
-_HOSTS_REFERENCING_ONE = _hosts_referencing(lambda col: col == bindparam("group"))
-_HOSTS_REFERENCING = _hosts_referencing(
-    lambda col: col.in_(bindparam("groups", expanding=True)))
-
-
-def hosts_referencing(session: Session, group_ids: Sequence[str]) -> set[str]:
-    """Hosts with a bound port in a group that has a rule whose remote group is one of
-    ``group_ids`` (the hosts whose members of ``group_ids`` changed)."""
-    if len(group_ids) > _CHUNK:
-        return hosts_of_groups(session, groups_referencing(session, group_ids))
-    conn = session.connection()
-    if len(group_ids) == 1:
-        return set(conn.execute(_HOSTS_REFERENCING_ONE, {"group": group_ids[0]}).scalars())
-    return set(conn.execute(_HOSTS_REFERENCING, {"groups": list(group_ids)}).scalars())
-
-
 class SecurityGroupAgentNotifier:
     """The casts of ``q-agent-notifier-security_group-update``, one per host."""
 
@@ -248,7 +221,7 @@ class SecurityGroupNotifications:
         if not groups:
             return
         with self.db.reader() as session:
-            hosts = hosts_referencing(session, groups)
+            hosts = hosts_of_groups(session, groups_referencing(session, groups))
         self.notifier.security_groups_member_updated(hosts, groups)
 
     def _rules_changed(self, resource: str, event: str, ctx: Context,

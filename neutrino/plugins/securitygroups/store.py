@@ -27,7 +27,7 @@ from neutrino.db.models import (
 )
 from neutrino.db.query import Listing
 from neutrino.db.rbac import ACCESS_SHARED, granted, granted_clause
-from neutrino.db.resources import rows_among, timestamp
+from neutrino.db.resources import timestamp
 from neutrino.plugins.securitygroups import templates
 
 _CHUNK = 500  # ids per IN (…) list
@@ -269,13 +269,12 @@ def ensure_default(session: Session, project: str) -> tuple[str, bool]:
 def port_groups(session: Session, port_ids: Sequence[str]) -> dict[str, list[str]]:
     """The groups of each port (sorted ids)."""
     groups: dict[str, list[str]] = defaultdict(list)
-    # One array parameter on PostgreSQL, not IN lists of 500 parameters each, which
-    # cost a listing of 2,000 ports more to render and parse than to run.
-    for pid, gid in rows_among(session, lambda match: select(
-            SecurityGroupPortBinding.port_id, SecurityGroupPortBinding.security_group_id
-    ).where(match(SecurityGroupPortBinding.port_id)).order_by(
-            SecurityGroupPortBinding.security_group_id), port_ids):
-        groups[pid].append(gid)
+    for chunk in chunks(list(port_ids)):
+        for pid, gid in session.execute(select(
+                SecurityGroupPortBinding.port_id, SecurityGroupPortBinding.security_group_id
+        ).where(SecurityGroupPortBinding.port_id.in_(chunk)).order_by(
+                SecurityGroupPortBinding.security_group_id)):
+            groups[pid].append(gid)
     return groups
 
 
