@@ -91,7 +91,18 @@ class L3AgentSchedulerMixin(L3Base):
     def schedule_router(self, router_id: str, now: dt.datetime | None = None) -> str | None:
         """Give an unhosted router an agent; the host newly given it, or None."""
         at = now or utcnow()
+        with self.db.reader() as session:
+            if not self._could_schedule(session, at):
+                return None
+        return self._schedule(router_id, at)
 
+    def _could_schedule(self, session: Session, now: dt.datetime) -> bool:
+        """False when no L3 agent could host any router now: then a scheduling
+        transaction (router facts, bindings, agents) would only find that out."""
+        return scheduling.could_host_any(agentstore.l3_agents(session), now,
+                                         self.conf.agent_down_time)
+
+    def _schedule(self, router_id: str, at: dt.datetime) -> str | None:
         def in_tx(session: Session) -> str | None:
             facts = agentstore.router_facts(session, [router_id])
             if not facts or agentstore.agents_of_router(session, router_id):
@@ -313,10 +324,17 @@ class L3AgentSchedulerMixin(L3Base):
 
     def router_changed(self, router_id: str) -> None:
         """Tell the router's agent; an unhosted router is scheduled first (if allowed)."""
+        now = utcnow()
         with self.db.reader() as session:
-            hosts = agentstore.hosts_of_routers(session, [router_id])[router_id]
+            if not self.conf.router_auto_schedule:
+                hosts = agentstore.hosts_of_routers(session, [router_id])[router_id]
+            else:
+                agents, hosts = agentstore.l3_agents_and_hosts(session, router_id)
+                if not hosts and not scheduling.could_host_any(
+                        agents, now, self.conf.agent_down_time):
+                    return  # unhosted, and no agent to host it: nobody to tell
         if not hosts and self.conf.router_auto_schedule:
-            new = self.schedule_router(router_id)
+            new = self._schedule(router_id, now)
             if new is not None:
                 self._cast(new, "router_added_to_agent", router_id)
             return

@@ -7,10 +7,12 @@ once cannot give it two agents.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,15 +35,37 @@ Binding = RouterL3AgentBinding
 
 def l3_agents(session: Session, ids: Iterable[str] | None = None) -> list[L3Agent]:
     """Every L3 agent (or those of ``ids``) with the number of routers it hosts."""
-    load = select(Binding.l3_agent_id, func.count().label("n")).group_by(
-        Binding.l3_agent_id).subquery()
-    query = select(Agent, func.coalesce(load.c.n, 0)).outerjoin(
-        load, load.c.l3_agent_id == Agent.id).where(Agent.agent_type == const.AGENT_TYPE_L3)
+    query = _l3_agents_query(False)
     if ids is not None:
         query = query.where(Agent.id.in_(sorted(set(ids))))
-    return [L3Agent(row.id, row.host, bool(row.admin_state_up), row.heartbeat_timestamp,
-                    row.availability_zone, agents_db.configurations(row), int(n))
-            for row, n in session.execute(query).all()]
+    return [_l3_agent(row, n) for row, n in session.execute(query).all()]
+
+
+@functools.cache
+def _l3_agents_query(hosting: bool) -> Any:
+    """L3 agents with their load; with ``hosting``: whether each hosts the router of the
+    ``router_id`` parameter. Built once (the scheduler asks on every router change)."""
+    load = select(Binding.l3_agent_id, func.count().label("n")).group_by(
+        Binding.l3_agent_id).subquery()
+    extra = [exists().where(Binding.l3_agent_id == Agent.id,
+                            Binding.router_id == bindparam("router_id")).label("hosting")]
+    return select(Agent, func.coalesce(load.c.n, 0), *(extra if hosting else [])).outerjoin(
+        load, load.c.l3_agent_id == Agent.id).where(Agent.agent_type == const.AGENT_TYPE_L3)
+
+
+def _l3_agent(row: Any, load: int) -> L3Agent:
+    return L3Agent(row.id, row.host, bool(row.admin_state_up), row.heartbeat_timestamp,
+                   row.availability_zone, agents_db.configurations(row), int(load))
+
+
+def l3_agents_and_hosts(session: Session, router_id: str) -> tuple[list[L3Agent], list[str]]:
+    """``l3_agents`` and ``hosts_of_routers`` of one router, in one query."""
+    agents, hosts = [], []
+    for row, n, hosts_it in session.execute(_l3_agents_query(True), {"router_id": router_id}):
+        agents.append(_l3_agent(row, n))
+        if hosts_it and row.admin_state_up:
+            hosts.append(row.host)
+    return agents, sorted(hosts)
 
 
 def l3_agent_on_host(session: Session, host: str) -> L3Agent | None:
@@ -67,11 +91,16 @@ def hosts_of_routers(session: Session, router_ids: Iterable[str]) -> dict[str, l
     found: dict[str, list[str]] = {r: [] for r in ids}
     if not ids:
         return found
-    for router_id, host in session.execute(select(Binding.router_id, Agent.host).join(
-            Agent, Agent.id == Binding.l3_agent_id).where(
-            Binding.router_id.in_(ids), Agent.admin_state_up)).all():
+    for router_id, host in session.execute(_hosts_query(), {"router_ids": ids}).all():
         found[router_id].append(host)
     return {r: sorted(h) for r, h in found.items()}
+
+
+@functools.cache
+def _hosts_query() -> Any:
+    return select(Binding.router_id, Agent.host).join(
+        Agent, Agent.id == Binding.l3_agent_id).where(
+        Binding.router_id.in_(bindparam("router_ids", expanding=True)), Agent.admin_state_up)
 
 
 def router_facts(session: Session, router_ids: Sequence[str]) -> list[RouterFacts]:

@@ -9,6 +9,7 @@ router's transaction never nests the core plugin's. The plugin deletes them with
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +49,25 @@ def check_revision(ctx: Context, current: int) -> None:
             constraint=f"revision_number={wanted}", current=current)
 
 
+def check_write(ctx: Context, member: str, item: dict[str, Any]) -> None:
+    """The API caller's checks on ``item`` (read in the writing transaction), then
+    If-Match.
+
+    The plugin sets ``checks_write_guard``: for ``PUT``/``DELETE`` of a router or a
+    floating IP the controller leaves ``ctx.write_guard`` = (member, id, check)
+    instead of reading the resource first (a second read of it per request);
+    ``check(item)`` raises NotFound when the caller may not see it and
+    PolicyNotAuthorized when it may see but not change it. Only the resource the
+    request names is checked.
+    """
+    guard = getattr(ctx, "write_guard", None)
+    if guard is not None:
+        if (guard[0], guard[1]) != (member, item["id"]):
+            return
+        guard[2](item)
+    check_revision(ctx, item["revision_number"])
+
+
 def all_or_undo(bodies: list[dict[str, Any]], make: Callable[[dict[str, Any]], dict[str, Any]],
                 undo: Callable[[str], None]) -> list[dict[str, Any]]:
     """``make`` each body (each in its own transactions); on a failure ``undo`` the ones
@@ -79,10 +99,13 @@ class L3Base(ServicePlugin):
         return self.db.retrying(attempt)
 
     @staticmethod
-    def _bump(session: Session, router_id: str, **values: Any) -> None:
-        """Apply ``values`` to the router, moving its revision and updated_at."""
+    def _bump(session: Session, router_id: str, now: dt.datetime | None = None,
+              **values: Any) -> None:
+        """Apply ``values`` to the router, moving its revision and updated_at (to
+        ``now`` when given: the caller builds the router's dict from it)."""
         session.execute(update(Router).where(Router.id == router_id).values(
-            revision_number=Router.revision_number + 1, updated_at=utcnow(), **values))
+            revision_number=Router.revision_number + 1, updated_at=now or utcnow(),
+            **values))
 
     def _make_port(self, body: dict[str, Any]) -> dict[str, Any]:
         """A router-owned core port (no project unless given; admin up; no name)."""

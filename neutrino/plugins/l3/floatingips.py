@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 import netaddr
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,9 +25,9 @@ from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import FloatingIP, PortForwarding, Tag
 from neutrino.db.query import Page
 from neutrino.db.rbac import external_for
-from neutrino.db.resources import load_ports, load_subnets, subnets_for_ipam
+from neutrino.db.resources import load_subnets, subnets_for_ipam
 from neutrino.plugins.l3 import store
-from neutrino.plugins.l3.base import L3Base, all_or_undo, bad_request, check_revision
+from neutrino.plugins.l3.base import L3Base, all_or_undo, bad_request, check_write
 from neutrino.plugins.tags import TagChange, current_tags, store_tags
 
 FLOATINGIP = "floatingip"
@@ -54,30 +54,35 @@ class FloatingIPMixin(L3Base):
     def _association(self, session: Session, ctx: Context, fip: dict[str, Any],
                      port_id: str | None, fixed_ip: str | None) -> Association:
         """Where ``fip`` goes for a request of (port, fixed IP); errors as Neutron's."""
+        return self._associate(session, ctx, fip, port_id, fixed_ip)[0]
+
+    def _associate(self, session: Session, ctx: Context, fip: dict[str, Any],
+                   port_id: str | None, fixed_ip: str | None
+                   ) -> tuple[Association, dict[str, Any] | None]:
+        """``_association``, and the ``port_details`` of the port (None without)."""
         if not port_id:
-            return NONE
-        ports = load_ports(session, [port_id])
-        if not ports:
+            return NONE, None
+        port = store.association_port(session, port_id)
+        if port is None:
             raise exc.PortNotFound(port_id=port_id)
-        port = ports[0]
         if not ctx.is_admin and port["project_id"] != fip["project_id"]:
             raise bad_request(FLOATINGIP, (
                 f"Port {port_id} is associated with a different tenant than Floating IP "
                 f"{fip.get('id')} and therefore cannot be bound."))
         chosen = self._fixed_ip_of(port, fixed_ip)
-        router_id = store.router_for_subnet(session, chosen["subnet_id"],
-                                            fip["floating_network_id"])
+        router_id, other = store.association_target(
+            session, chosen["subnet_id"], fip["floating_network_id"], port_id,
+            chosen["ip_address"], fip.get("id"))
         if router_id is None:
             raise l3.ExternalGatewayForFloatingIPNotFound(
                 external_network_id=fip["floating_network_id"],
                 subnet_id=chosen["subnet_id"], port_id=port_id)
-        for other in store.fips_on_fixed_ip(session, port_id, chosen["ip_address"]):
-            if other.id != fip.get("id"):
-                raise l3.FloatingIPPortAlreadyAssociated(
-                    port_id=port_id, fip_id=other.id, fixed_ip=chosen["ip_address"],
-                    floating_ip_address=other.floating_ip_address,
-                    net_id=other.floating_network_id)
-        return port_id, chosen["ip_address"], router_id
+        if other is not None:
+            raise l3.FloatingIPPortAlreadyAssociated(
+                port_id=port_id, fip_id=other.id, fixed_ip=chosen["ip_address"],
+                floating_ip_address=other.floating_ip_address,
+                net_id=other.floating_network_id)
+        return (port_id, chosen["ip_address"], router_id), port["details"]
 
     @staticmethod
     def _fixed_ip_of(port: dict[str, Any], fixed_ip: str | None) -> dict[str, str]:
@@ -122,18 +127,20 @@ class FloatingIPMixin(L3Base):
         def in_tx(session: Session) -> dict[str, Any]:
             fip = {"id": fip_id, "floating_network_id": net_id,
                    "project_id": body["project_id"]}
-            fixed_port, fixed_ip, router_id = self._association(
+            (fixed_port, fixed_ip, router_id), details = self._associate(
                 session, ctx, fip, body.get("port_id"), body.get("fixed_ip_address"))
             now = utcnow()
-            session.connection().execute(insert(table_of(FloatingIP)), {
+            values = {
                 "id": fip_id, "project_id": body["project_id"], "name": "",
                 "description": body.get("description") or "",
                 "floating_ip_address": port["fixed_ips"][0]["ip_address"],
                 "floating_network_id": net_id, "floating_port_id": port["id"],
                 "fixed_port_id": fixed_port, "fixed_ip_address": fixed_ip,
                 "router_id": router_id, "status": "DOWN", "created_at": now,
-                "updated_at": now, "revision_number": 0})
-            made = self._fip(session, fip_id)
+                "updated_at": now, "revision_number": 0}
+            session.connection().execute(insert(table_of(FloatingIP)), values)
+            # Built from what was just written (and the port read with the association).
+            made = store.new_floatingip(values, details)
             self.events.publish(FLOATINGIP, "precommit_create", ctx, made, session=session)
             return made
 
@@ -197,8 +204,8 @@ class FloatingIPMixin(L3Base):
             row = store.fip_row(session, fip_id, lock=True)
             if row is None:
                 raise l3.FloatingIPNotFound(floatingip_id=fip_id)
-            check_revision(ctx, row.revision_number)
             original = self._fip(session, fip_id)
+            check_write(ctx, FLOATINGIP, original)
             values: dict[str, Any] = {k: changes[k] for k in ("description",) if k in changes}
             if "port_id" in changes or "fixed_ip_address" in changes:
                 port_id = changes.get("port_id", original["port_id"])
@@ -236,8 +243,7 @@ class FloatingIPMixin(L3Base):
         for each, the caller publishes ``after_update`` once committed.
         """
         changed = []
-        for fip_id in session.execute(select(FloatingIP.id).where(
-                FloatingIP.fixed_port_id == port_id)).scalars().all():
+        for fip_id in store.fips_of_port(session, port_id):
             original = self._fip(session, fip_id)
             self._bump_fip(session, fip_id, fixed_port_id=None, fixed_ip_address=None,
                            router_id=None, status="DOWN")
@@ -254,8 +260,8 @@ class FloatingIPMixin(L3Base):
             row = store.fip_row(session, fip_id, lock=True)
             if row is None:
                 raise l3.FloatingIPNotFound(floatingip_id=fip_id)
-            check_revision(ctx, row.revision_number)
             fip = self._fip(session, fip_id)
+            check_write(ctx, FLOATINGIP, fip)
             self.events.publish(FLOATINGIP, "precommit_delete", ctx, fip, session=session)
             session.execute(delete(PortForwarding).where(
                 PortForwarding.floatingip_id == fip_id))

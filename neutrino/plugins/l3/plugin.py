@@ -50,6 +50,9 @@ class Plugin(RouterMixin, InterfaceMixin, FloatingIPMixin, PortForwardingMixin,
                                    l3_sched.AZ_ALIAS]
     policy_rules = {**POLICY_RULES, **l3_sched.POLICY_RULES}
     tag_models = {"routers": Router, "floatingips": FloatingIP}
+    # PUT/DELETE of a router or floating IP run the API's checks on the row read in
+    # their own transaction (``base.check_write``), not on a read of it beforehand.
+    checks_write_guard = True
 
     def __init__(self, conf: Any, db: Any, core_plugin: Any) -> None:
         super().__init__(conf, db, core_plugin)

@@ -29,7 +29,7 @@ from neutrino.plugins.l3.base import (
     L3Base,
     all_or_undo,
     bad_request,
-    check_revision,
+    check_write,
     internal_context,
 )
 from neutrino.plugins.tags import TagChange, current_tags, store_tags
@@ -40,11 +40,26 @@ ROUTER = "router"
 class RouterMixin(L3Base):
     """The ``routers`` collection and its ``add_extraroutes``/``remove_extraroutes``."""
 
-    def _router(self, session: Session, router_id: str) -> dict[str, Any]:
-        routers = store.load_routers(session, [router_id], with_gw_port=True)
+    def _router(self, session: Session, router_id: str, row: Any = None) -> dict[str, Any]:
+        """The router (``gw_port_id`` included); ``row``: its row, read already."""
+        routers = store.load_routers(session, [router_id], with_gw_port=True,
+                                     rows={router_id: row} if row is not None else None)
         if not routers:
             raise l3.RouterNotFound(router_id=router_id)
         return routers[0]
+
+    def _current(self, session: Session, row: Any, hosted: bool,
+                 known: dict[str, Any]) -> dict[str, Any]:
+        """The router of ``row`` (just read, locked; ``hosted`` by an L3 agent or not):
+        ``known``, its dict as this request made it, while the revision is the same —
+        every change of its routes, tags, gateway or attributes moves the revision —
+        with the zones of its agents read again (scheduling moves no revision); else
+        read afresh."""
+        if row.revision_number != known["revision_number"] \
+                or row.gw_port_id != known["gw_port_id"]:
+            return self._router(session, row.id, row)
+        zones = agentstore.zones_of(session, [row.id]).get(row.id, []) if hosted else []
+        return {**known, "availability_zones": zones}
 
     @staticmethod
     def _public(router: dict[str, Any]) -> dict[str, Any]:
@@ -63,29 +78,40 @@ class RouterMixin(L3Base):
 
     def create_router_bulk(self, ctx: Context,
                            bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(bodies) == 1:  # checked in its transaction: no read session before it
+            return [self._create_one(ctx, bodies[0], check=True)]
         with self.db.reader() as session:
             for body in bodies:
-                agentstore.check_hints(session, body.get(az.AZ_HINTS) or [])
-                if body.get("external_gateway_info"):
-                    self._check_external(session, body["external_gateway_info"]["network_id"],
-                                         None if ctx.is_admin else body["project_id"])
+                self._check_body(session, ctx, body)
         return all_or_undo(bodies, lambda body: self._create_one(ctx, body),
                            lambda router_id: self._remove_router(ctx, router_id))
 
-    def _create_one(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    def _check_body(self, session: Session, ctx: Context, body: dict[str, Any]) -> None:
+        """A create's zone hints exist and its gateway network is external for it."""
+        agentstore.check_hints(session, body.get(az.AZ_HINTS) or [])
+        if body.get("external_gateway_info"):
+            self._check_external(session, body["external_gateway_info"]["network_id"],
+                                 None if ctx.is_admin else body["project_id"])
+
+    def _create_one(self, ctx: Context, body: dict[str, Any],
+                    check: bool = False) -> dict[str, Any]:
         def in_tx(session: Session) -> dict[str, Any]:
+            if check:  # before anything is written: a refusal rolls back nothing
+                self._check_body(session, ctx, body)
             now = utcnow()
-            router_id = str(uuid.uuid4())
-            session.connection().execute(insert(table_of(Router)), {
-                "id": router_id, "project_id": body["project_id"],
+            values = {
+                "id": str(uuid.uuid4()), "project_id": body["project_id"],
                 "name": body.get("name") or "", "description": body.get("description") or "",
                 "status": "ACTIVE", "admin_state_up": body.get("admin_state_up", True),
                 "gw_port_id": None, "enable_snat": True, "created_at": now,
-                "updated_at": now, "revision_number": 0})
+                "updated_at": now, "revision_number": 0}
+            session.connection().execute(insert(table_of(Router)), values)
             # Neutron keeps default_availability_zones as the hints of a router without.
-            agentstore.store_hints(session, router_id, az.effective_hints(
-                body.get(az.AZ_HINTS), getattr(self.conf, "default_availability_zones", [])))
-            router = self._router(session, router_id)
+            hints = az.effective_hints(body.get(az.AZ_HINTS),
+                                       getattr(self.conf, "default_availability_zones", []))
+            agentstore.store_hints(session, values["id"], hints)
+            # Built from what was just written: reading it back would only cost queries.
+            router = store.new_router(values, hints)
             self._publish("precommit_create", ctx, router, session=session)
             return router
 
@@ -94,7 +120,9 @@ class RouterMixin(L3Base):
         gateway = body.get("external_gateway_info")
         if gateway:
             try:
-                router = self._set_gateway(ctx, router["id"], gateway)
+                # The network was found external for the project before the router was
+                # made, and a new router has no gateway to clear or change.
+                router = self._add_gateway(ctx, router, gateway)
             except Exception:
                 self._remove_router(ctx, router["id"])
                 raise
@@ -161,19 +189,22 @@ class RouterMixin(L3Base):
         if gateway.get("external_fixed_ips"):
             body["fixed_ips"] = gateway["external_fixed_ips"]
         port = self._make_port(body)
+        snat = gateway.get("enable_snat", True)
 
         def in_tx(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
-            if store.router_row(session, router["id"], lock=True) is None:
+            found = store.router_row_hosted(session, router["id"])
+            if found is None:
                 raise l3.RouterNotFound(router_id=router["id"])
-            original = self._router(session, router["id"])
-            if original["gw_port_id"]:
+            row, hosted = found
+            if row.gw_port_id:
                 raise exc.Conflict(msg=f"Router {router['id']} got a gateway meanwhile")
+            original = self._current(session, row, hosted, router)
             session.connection().execute(insert(table_of(RouterPort)), {
                 "router_id": router["id"], "port_id": port["id"],
                 "port_type": l3.DEVICE_OWNER_ROUTER_GW})
-            self._bump(session, router["id"], gw_port_id=port["id"],
-                       enable_snat=gateway.get("enable_snat", True))
-            changed = self._router(session, router["id"])
+            now, revision = utcnow(), row.revision_number + 1  # before _bump updates row
+            self._bump(session, router["id"], now, gw_port_id=port["id"], enable_snat=snat)
+            changed = store.with_gateway(original, port, snat, revision, now)
             self._publish("precommit_update", ctx, changed, original, session=session)
             return changed, original
 
@@ -214,9 +245,9 @@ class RouterMixin(L3Base):
         plain = {k: v for k, v in changes.items() if k != "external_gateway_info"}
         if plain or "external_gateway_info" not in changes:
             self._update_plain(ctx, router_id, plain)
-        elif getattr(ctx, "if_match_revision", None) is not None:
+        else:
             with self.db.reader() as session:
-                check_revision(ctx, self._router(session, router_id)["revision_number"])
+                check_write(ctx, "router", self._public(self._router(session, router_id)))
         if "external_gateway_info" in changes:
             self._set_gateway(ctx, router_id, changes["external_gateway_info"])
         return self.get_router(ctx, router_id)
@@ -227,8 +258,8 @@ class RouterMixin(L3Base):
             row = store.router_row(session, router_id, lock=True)
             if row is None:
                 raise l3.RouterNotFound(router_id=router_id)
-            check_revision(ctx, row.revision_number)
-            original = self._router(session, router_id)
+            original = self._router(session, router_id, row)
+            check_write(ctx, "router", self._public(original))
             if "routes" in changes:
                 self._store_routes(session, router_id, changes["routes"])
             self._bump(session, router_id, **{k: changes[k] for k in (
@@ -300,20 +331,21 @@ class RouterMixin(L3Base):
 
     def _remove_router(self, ctx: Context, router_id: str, check: bool = False) -> None:
         def in_tx(session: Session) -> dict[str, Any]:
-            row = store.router_row(session, router_id, lock=True)
-            if row is None:
+            found = store.router_row_in_use(session, router_id)
+            if found is None:
                 raise l3.RouterNotFound(router_id=router_id)
+            row, interfaces, fips = found
+            router = self._router(session, router_id, row)
             if check:
-                check_revision(ctx, row.revision_number)
-            if store.interface_ports(session, router_id):
+                check_write(ctx, "router", self._public(router))
+            if interfaces:
                 raise l3.RouterInUse(router_id=router_id)
-            if session.execute(select(exists().where(
-                    FloatingIP.router_id == router_id))).scalar():
+            if fips:
                 raise l3.RouterInUse(router_id=router_id,
                                      reason="still has associated floating IPs")
-            router = self._router(session, router_id)
             self._publish("precommit_delete", ctx, router, session=session)
-            session.execute(delete(Tag).where(Tag.resource_id == router_id))
+            if router["tags"]:  # tag changes lock the router row: none came meanwhile
+                session.execute(delete(Tag).where(Tag.resource_id == router_id))
             session.execute(delete(Router).where(Router.id == router_id))
             return router
 

@@ -68,6 +68,13 @@ def in_zones(agent: L3Agent, zones: Sequence[str]) -> bool:
     return not zones or agent.availability_zone in zones
 
 
+def could_host_any(agents: Iterable[L3Agent], now: dt.datetime, down_time: int) -> bool:
+    """Whether some agent could take some router now (alive, admin up, a mode that
+    hosts routers): when none can, scheduling has nothing to decide."""
+    return any(a.admin_state_up and a.alive(now, down_time) and a.mode in SCHEDULABLE_MODES
+               for a in agents)
+
+
 def candidates(agents: Iterable[L3Agent], router: RouterFacts, now: dt.datetime,
                down_time: int, default_zones: Sequence[str] = ()) -> list[L3Agent]:
     """Alive, admin-up agents that accept the router, in its zones."""

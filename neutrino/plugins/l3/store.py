@@ -1,27 +1,44 @@
 """Routers and floating IPs in the database: API dicts in batches, listings, lookups.
 
-Loaders take a batch of ids and issue one query per table for the whole batch.
-A router's dict is Neutron's (``external_gateway_info``, ``routes``, ``distributed``
-…); ``gw_port_id`` is kept out of it and given separately to the journal.
+Loaders take a batch of ids and issue one query per table for the whole batch (routers:
+their rows, then one UNION ALL of everything else). A create's dict is built from the
+values it wrote (``new_router``, ``with_gateway``, ``new_floatingip``), equal to what the
+loaders read back. A router's dict is Neutron's (``external_gateway_info``, ``routes``,
+``distributed`` …); ``gw_port_id`` is kept out of it and given separately to the journal.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import netaddr
-from sqlalchemy import and_, select
+from sqlalchemy import (
+    and_,
+    bindparam,
+    exists,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
+from neutrino.apidef import availability_zone as az
 from neutrino.apidef import l3
 from neutrino.db.models import (
+    Agent,
     FloatingIP,
     IPAllocation,
     Port,
     PortForwarding,
     Router,
+    RouterExtraAttributes,
+    RouterL3AgentBinding,
     RouterPort,
     RouterRoute,
     Subnet,
@@ -29,7 +46,6 @@ from neutrino.db.models import (
 )
 from neutrino.db.query import Listing
 from neutrino.db.resources import timestamp
-from neutrino.plugins.l3 import agentstore
 
 _CHUNK = 500
 
@@ -41,9 +57,11 @@ def chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
 
 def locked(session: Session, query: Any) -> Any:
     """``query`` FOR UPDATE (SQLite: writers are serial already)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return query.with_for_update()
-    return query
+    return query.with_for_update() if _locks(session) else query
+
+
+def _locks(session: Session) -> bool:
+    return session.get_bind().dialect.name != "sqlite"
 
 
 def _standard(row: Any) -> dict[str, Any]:
@@ -79,38 +97,116 @@ def router_row(session: Session, router_id: str, lock: bool = False) -> Any:
     return session.execute(locked(session, query) if lock else query).scalar()
 
 
-def load_routers(session: Session, ids: Sequence[str],
-                 with_gw_port: bool = False) -> list[dict[str, Any]]:
-    """Routers in ``ids`` order; ``gw_port_id`` added when asked (the journal's copy)."""
-    rows: dict[str, Any] = {}
-    for chunk in chunks(list(ids)):
+def load_routers(session: Session, ids: Sequence[str], with_gw_port: bool = False,
+                 rows: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Routers in ``ids`` order; ``gw_port_id`` added when asked (the journal's copy).
+
+    ``rows``: router rows the caller has read already (locked), by id; not read again.
+    Two queries a batch: the rows, then everything else (``_details``).
+    """
+    rows = dict(rows or {})
+    for chunk in chunks([i for i in ids if i not in rows]):
         rows.update((r.id, r) for r in session.execute(
             select(Router).where(Router.id.in_(chunk))).scalars())
     found = [i for i in ids if i in rows]
     routes: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for chunk in chunks(found):
-        for rid, dest, hop in session.execute(select(
-                RouterRoute.router_id, RouterRoute.destination, RouterRoute.nexthop).where(
-                RouterRoute.router_id.in_(chunk)).order_by(RouterRoute.destination,
-                                                            RouterRoute.nexthop)):
-            routes[rid].append({"destination": dest, "nexthop": hop})
-    gw_ports = [rows[i].gw_port_id for i in found if rows[i].gw_port_id]
-    gw_ips = port_ips(session, gw_ports)
-    gw_nets = dict(session.execute(select(Port.id, Port.network_id).where(
-        Port.id.in_(gw_ports))).all()) if gw_ports else {}
-    tags = tags_of(session, found)
-    hints, zones = agentstore.hints_of(session, found), agentstore.zones_of(session, found)
+    tags: dict[str, list[str]] = defaultdict(list)
+    hints: dict[str, list[str]] = {}
+    zones: dict[str, set[str]] = defaultdict(set)
+    gw_nets: dict[str, str] = {}
+    gw_ips: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for start in range(0, len(found), _DETAILS_CHUNK):
+        batch = found[start:start + _DETAILS_CHUNK]
+        gw_ports = [rows[i].gw_port_id for i in batch if rows[i].gw_port_id]
+        for kind, owner, a, b, c in session.execute(
+                _details(bool(gw_ports)), {"router_ids": batch, "gw_port_ids": gw_ports}):
+            if kind == "r":
+                routes[owner].append({"destination": a, "nexthop": b})
+            elif kind == "t":
+                tags[owner].append(a)
+            elif kind == "h":
+                hints[owner] = az.hints_from_db(a)
+            elif kind == "z":
+                if a:
+                    zones[owner].add(a)
+            else:
+                gw_nets[owner] = a
+                if b is not None:
+                    gw_ips[owner].append({"subnet_id": b, "ip_address": c})
     routers = []
     for i in found:
         row = rows[i]
         router = _router_dict(row, routes.get(i, []), tags.get(i, []),
                               gw_nets.get(row.gw_port_id), gw_ips.get(row.gw_port_id, []))
         router.update(availability_zone_hints=hints.get(i, []),
-                      availability_zones=zones.get(i, []))
+                      availability_zones=sorted(zones.get(i, ())))
         if with_gw_port:
             router["gw_port_id"] = row.gw_port_id
         routers.append(router)
     return routers
+
+
+# Routers a ``_details`` query covers: each of its five parts binds their ids.
+_DETAILS_CHUNK = 150
+
+
+@functools.cache
+def _details(with_gateways: bool) -> Any:
+    """One UNION ALL query for what a router's dict needs besides its row, as rows of
+    (kind, owner, a, b, c), ordered as the API lists them: extra routes ``r`` (router,
+    destination, nexthop), tags ``t`` (router, tag), zone hints ``h`` (router, hints),
+    hosting agents' zones ``z`` (router, zone), gateway ports ``g`` (port, network,
+    subnet, IP address; subnet and address NULL for a port without any).
+
+    Parameters ``router_ids`` and ``gw_port_ids``. Built once: building a statement
+    this size costs more than running it."""
+    router_ids: Any = bindparam("router_ids", expanding=True)
+
+    def part(kind: str, owner: Any, a: Any, b: Any = None, c: Any = None) -> Any:
+        return select(literal_column(f"'{kind}'").label("kind"), owner.label("owner"),
+                      a.label("a"), (null() if b is None else b).label("b"),
+                      (null() if c is None else c).label("c"))
+
+    parts = [
+        part("r", RouterRoute.router_id, RouterRoute.destination, RouterRoute.nexthop)
+        .where(RouterRoute.router_id.in_(router_ids)),
+        part("t", Tag.resource_id, Tag.tag).where(Tag.resource_id.in_(router_ids)),
+        part("h", RouterExtraAttributes.router_id,
+             RouterExtraAttributes.availability_zone_hints).where(
+            RouterExtraAttributes.router_id.in_(router_ids)),
+        part("z", RouterL3AgentBinding.router_id, Agent.availability_zone).join(
+            Agent, Agent.id == RouterL3AgentBinding.l3_agent_id).where(
+            RouterL3AgentBinding.router_id.in_(router_ids))]
+    if with_gateways:
+        parts.append(part("g", Port.id, Port.network_id, IPAllocation.subnet_id,
+                          IPAllocation.ip_address).outerjoin(
+            IPAllocation, IPAllocation.port_id == Port.id).where(
+            Port.id.in_(bindparam("gw_port_ids", expanding=True))))
+    details = union_all(*parts).subquery("details")
+    return select(details).order_by(details.c.kind, details.c.owner, details.c.a,
+                                    details.c.b, details.c.c)
+
+
+def new_router(values: dict[str, Any], hints: list[str]) -> dict[str, Any]:
+    """The dict of a router just inserted with ``values``, as ``load_routers`` would
+    read it back (no routes, tags, gateway or hosting agent yet), ``gw_port_id`` too."""
+    router = _router_dict(SimpleNamespace(**values), [], [], None, [])
+    router.update(availability_zone_hints=list(hints), availability_zones=[],
+                  gw_port_id=values["gw_port_id"])
+    return router
+
+
+def with_gateway(router: dict[str, Any], port: dict[str, Any], enable_snat: bool,
+                 revision: int, now: Any) -> dict[str, Any]:
+    """``router`` once ``port`` (a core port dict) became its gateway in a ``_bump``."""
+    ips = sorted(({"subnet_id": ip["subnet_id"], "ip_address": ip["ip_address"]}
+                  for ip in port["fixed_ips"]),
+                 key=lambda ip: (ip["subnet_id"], ip["ip_address"]))  # as _details orders
+    return {**router, "updated_at": timestamp(now), "revision_number": revision,
+            "external_gateway_info": {"network_id": port["network_id"],
+                                      "enable_snat": enable_snat,
+                                      "external_fixed_ips": ips},
+            "gw_port_id": port["id"]}
 
 
 def _router_dict(row: Any, routes: list[dict[str, str]], tags: list[str],
@@ -167,6 +263,39 @@ def interface_subnets(session: Session, router_id: str) -> list[dict[str, Any]]:
             for r in sorted(rows)]
 
 
+def router_row_hosted(session: Session, router_id: str) -> tuple[Any, bool] | None:
+    """The router's row, locked, and whether an L3 agent hosts it; None if no router."""
+    found = session.execute(_row_hosted(_locks(session)), {"router_id": router_id}).first()
+    return None if found is None else (found[0], bool(found[1]))
+
+
+@functools.cache
+def _row_hosted(lock: bool) -> Any:
+    router_id: Any = bindparam("router_id")
+    query = select(Router, exists().where(
+        RouterL3AgentBinding.router_id == router_id).label("hosted")).where(
+        Router.id == router_id)
+    return query.with_for_update() if lock else query
+
+
+def router_row_in_use(session: Session, router_id: str) -> tuple[Any, bool, bool] | None:
+    """The router's row, locked, with what keeps it from being deleted: (row, has
+    interfaces, has floating IPs), in one query; None if there is no such router."""
+    found = session.execute(_row_in_use(_locks(session)), {"router_id": router_id}).first()
+    return None if found is None else (found[0], bool(found[1]), bool(found[2]))
+
+
+@functools.cache
+def _row_in_use(lock: bool) -> Any:
+    router_id: Any = bindparam("router_id")
+    query = select(Router, exists().where(
+        RouterPort.router_id == router_id,
+        RouterPort.port_type == l3.DEVICE_OWNER_ROUTER_INTF).label("interfaces"),
+        exists().where(FloatingIP.router_id == router_id).label("fips")).where(
+        Router.id == router_id)
+    return query.with_for_update() if lock else query
+
+
 def router_of_port(session: Session, port_id: str) -> tuple[str, str] | None:
     """(router id, port type) of a router's port, or None."""
     row = session.execute(select(RouterPort.router_id, RouterPort.port_type).where(
@@ -176,14 +305,46 @@ def router_of_port(session: Session, port_id: str) -> tuple[str, str] | None:
 
 def router_for_subnet(session: Session, subnet_id: str, external_net: str) -> str | None:
     """A router with an interface on ``subnet_id`` and its gateway on ``external_net``."""
+    return session.execute(_router_for_subnet(subnet_id, external_net)).scalar()
+
+
+def _router_for_subnet(subnet_id: Any, external_net: Any) -> Any:
     gw = aliased(Port)
-    return session.execute(select(Router.id).join(
+    return select(Router.id).join(
         RouterPort, and_(RouterPort.router_id == Router.id,
                          RouterPort.port_type == l3.DEVICE_OWNER_ROUTER_INTF)).join(
         IPAllocation, and_(IPAllocation.port_id == RouterPort.port_id,
                            IPAllocation.subnet_id == subnet_id)).join(
         gw, gw.id == Router.gw_port_id).where(gw.network_id == external_net).order_by(
-        Router.created_at, Router.id).limit(1)).scalar()
+        Router.created_at, Router.id).limit(1)
+
+
+def association_target(session: Session, subnet_id: str, external_net: str, port_id: str,
+                       ip: str, fip_id: str | None) -> tuple[str | None, Any]:
+    """Where a floating IP on ``external_net`` associated with (``port_id``, ``ip``) goes,
+    in one query: the router ``router_for_subnet`` finds (or None), and another floating
+    IP already on that fixed IP (a row with ``id``, ``floating_ip_address`` and
+    ``floating_network_id``; or None)."""
+    rows = session.execute(_association_target(bool(fip_id)), {
+        "subnet_id": subnet_id, "external_net": external_net, "port_id": port_id,
+        "ip": ip, "fip_id": fip_id}).all()
+    other = next((r for r in rows if r.id is not None), None)
+    return rows[0].router_id, other
+
+
+@functools.cache
+def _association_target(has_id: bool) -> Any:
+    others = and_(FloatingIP.fixed_port_id == bindparam("port_id"),
+                  FloatingIP.fixed_ip_address == bindparam("ip"))
+    if has_id:
+        others = and_(others, FloatingIP.id != bindparam("fip_id"))
+    # One row even without another floating IP: the join hangs off a constant row.
+    anchor = select(literal(1).label("one")).subquery("anchor")
+    return select(
+        _router_for_subnet(bindparam("subnet_id"), bindparam("external_net"))
+        .scalar_subquery().label("router_id"),
+        FloatingIP.id, FloatingIP.floating_ip_address, FloatingIP.floating_network_id,
+    ).select_from(anchor).outerjoin(FloatingIP, others)
 
 
 def cidrs_overlap(a: str, b: str) -> bool:
@@ -216,6 +377,45 @@ def load_floatingips(session: Session, ids: Sequence[str]) -> list[dict[str, Any
                       tags.get(i, [])) for i in found]
 
 
+def fips_of_port(session: Session, port_id: str) -> list[str]:
+    """Ids of the floating IPs associated with ``port_id`` (asked on every port delete)."""
+    return list(session.execute(_fips_of_port(), {"port_id": port_id}).scalars())
+
+
+@functools.cache
+def _fips_of_port() -> Any:
+    return select(FloatingIP.id).where(FloatingIP.fixed_port_id == bindparam("port_id"))
+
+
+def association_port(session: Session, port_id: str) -> dict[str, Any] | None:
+    """What a floating IP association needs of a port, in one query: ``id``,
+    ``project_id``, ``network_id``, ``fixed_ips`` and ``details`` (``port_details``)."""
+    rows = session.execute(_association_port(), {"port_id": port_id}).all()
+    if not rows:
+        return None
+    return {"id": rows[0].id, "project_id": rows[0].project_id,
+            "network_id": rows[0].network_id, "details": _port_details(rows[0]),
+            "fixed_ips": [{"subnet_id": r.subnet_id, "ip_address": r.ip_address}
+                          for r in rows if r.subnet_id is not None]}
+
+
+@functools.cache
+def _association_port() -> Any:
+    return select(
+        Port.id, Port.project_id, Port.name, Port.network_id, Port.mac_address,
+        Port.admin_state_up, Port.status, Port.device_id, Port.device_owner,
+        IPAllocation.subnet_id, IPAllocation.ip_address).outerjoin(
+        IPAllocation, IPAllocation.port_id == Port.id).where(
+        Port.id == bindparam("port_id")).order_by(
+        IPAllocation.subnet_id, IPAllocation.ip_address)
+
+
+def new_floatingip(values: dict[str, Any], details: dict[str, Any] | None) -> dict[str, Any]:
+    """The dict of a floating IP just inserted with ``values`` (no forwardings, no tags)
+    as ``load_floatingips`` would read it back; ``details``: its port's."""
+    return _fip_dict(SimpleNamespace(**values), details, [], [])
+
+
 def _port_details(port: Any) -> dict[str, Any]:
     return {"name": port.name, "network_id": port.network_id,
             "mac_address": port.mac_address, "admin_state_up": port.admin_state_up,
@@ -243,11 +443,6 @@ def fip_listing() -> Listing:
     columns["tenant_id"] = FloatingIP.project_id
     columns["port_id"] = FloatingIP.fixed_port_id
     return Listing(FloatingIP, columns)
-
-
-def fips_on_fixed_ip(session: Session, port_id: str, ip: str) -> list[Any]:
-    return list(session.execute(select(FloatingIP).where(
-        FloatingIP.fixed_port_id == port_id, FloatingIP.fixed_ip_address == ip)).scalars())
 
 
 # --- port forwardings ----------------------------------------------------------------

@@ -22,7 +22,6 @@ from neutrino.db.base import table_of, utcnow
 from neutrino.db.models import (
     AllowedAddressPair,
     ExtraDhcpOpt,
-    IPAllocation,
     Network,
     Port,
     PortBinding,
@@ -453,8 +452,8 @@ class PortMixin(Ml2Base):
         mech_ctx.original_bound_segment = self._bound_segment(session, port_id, segments)
         self.mechanism_manager.precommit("delete_port", mech_ctx)
         self.events.publish("port", "precommit_delete", ctx, port, session=session)
-        for model in (IPAllocation, AllowedAddressPair, ExtraDhcpOpt, PortBinding):
-            session.execute(delete(model).where(model.port_id == port_id))
+        # Its fixed IPs, address pairs, DHCP options and binding go with the row (ON
+        # DELETE CASCADE): deleting them one table at a time cost four more statements.
         session.execute(delete(Tag).where(Tag.resource_id == port_id))
         session.execute(delete(Port).where(Port.id == port_id))
         return mech_ctx
