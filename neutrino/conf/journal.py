@@ -29,7 +29,9 @@ OPTS = [
                     "them forever."),
     cfg.FloatOpt("processing_timeout", default=100.0, min=0.1,
                  help="Seconds after which a row still in processing (its worker died) "
-                      "is put back to pending."),
+                      "is put back to pending. A worker starts sending a claimed row "
+                      "only during the first half of this; keep 'timeout' below that "
+                      "half, or a slow request may reach the controller twice."),
     cfg.IntOpt("sync_workers", default=2, min=0,
                help="Sync worker threads per server process; 0 records rows but never "
                     "sends them (another process does)."),

@@ -190,6 +190,9 @@ class Outcome:
     released: list[Claimed] = dataclasses.field(default_factory=list)
     errors: list[tuple[Claimed, str]] = dataclasses.field(default_factory=list)
     release_reason: str = ""
+    # Not sent because the claim grew too old (the worker's SEND_WINDOW): back to
+    # pending, unless maintenance already reset them (the version no longer matches).
+    expired: list[Claimed] = dataclasses.field(default_factory=list)
 
 
 _DELETE_ROWS = delete(_J).where(_J.c.seqnum.in_(_SEQNUMS))
@@ -265,6 +268,7 @@ def settle(session: Session, outcome: Outcome, max_retries: int, retention: int,
     complete_rows(session, still_owned(session, outcome.completed), retention, now)
     release_rows(session, sorted(outcome.released, key=lambda r: r.seqnum), now,
                  outcome.release_reason)
+    release_rows(session, sorted(outcome.expired, key=lambda r: r.seqnum), now, "")
     for row, detail in sorted(outcome.errors, key=lambda e: e[0].seqnum):
         count_error(session, row, detail, max_retries, now)
 

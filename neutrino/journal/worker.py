@@ -6,11 +6,19 @@ batches until nothing is sendable, settling each batch in the transaction that
 claims the next. A connection error releases the row without using up a retry and makes
 every worker of the process back off together (0.1 s doubling to 60 s, one probe
 at a time, reset by the next success); any other error uses up a retry.
+
+A row is sent only while its claim is younger than half of ``processing_timeout``
+(``SEND_WINDOW``): maintenance, on any server, puts rows processing for longer
+back to pending, and another worker then sends them. A slow batch therefore hands
+its unsent tail back (``Outcome.expired``) instead of sending rows that someone
+else may be sending too — which would apply a change twice, or a stale update
+after the newer changes that waited for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import threading
 import time
@@ -30,6 +38,10 @@ LOG = logging.getLogger(__name__)
 
 RETRY_SLEEP_MIN = 0.1
 RETRY_SLEEP_MAX = 60.0
+# Share of processing_timeout during which a claimed row may still be sent: a send
+# started within it ends (a request is shorter than ``[ml2_sdn] timeout``, itself
+# well below half of processing_timeout) before maintenance may reset the row.
+SEND_WINDOW = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,9 +202,10 @@ class SyncWorker:
 
     def run_once(self) -> int:
         """Claim one batch, send it and record the outcome; return the rows claimed."""
-        rows = self._exchange(Outcome(), self._batch_size())
+        claimed_at = utcnow()
+        rows = self._exchange(Outcome(), self._batch_size(), claimed_at)
         if rows:
-            self._exchange(self.process(rows), 0)
+            self._exchange(self.process(rows, claimed_at), 0, utcnow())
         return len(rows)
 
     def drain(self) -> int:
@@ -203,27 +216,41 @@ class SyncWorker:
         or the service is stopping.
         """
         claimed = 0
-        rows = self._exchange(Outcome(), self._batch_size())
+        claimed_at = utcnow()
+        rows = self._exchange(Outcome(), self._batch_size(), claimed_at)
         while rows:
             claimed += len(rows)
-            outcome = self.process(rows)
+            outcome = self.process(rows, claimed_at)
             more = 0 if outcome.released or self.stopping.is_set() else self._batch_size()
-            rows = self._exchange(outcome, more)
+            claimed_at = utcnow()
+            rows = self._exchange(outcome, more, claimed_at)
         return claimed
 
     def _batch_size(self) -> int:
         return 1 if self.backoff.active else self.settings.batch_size
 
-    def _exchange(self, outcome: Outcome, limit: int) -> list[Claimed]:
-        return exchange(self.db, outcome, limit, utcnow(),
+    def _exchange(self, outcome: Outcome, limit: int, now: dt.datetime) -> list[Claimed]:
+        # ``now`` is the claim's time (rows' last_retried), which maintenance ages.
+        return exchange(self.db, outcome, limit, now,
                         max_retries=self.settings.retry_count,
                         retention=self.settings.completed_rows_retention, start=self.index)
 
-    def process(self, rows: list[Claimed]) -> Outcome:
+    def _claim_expired(self, claimed_at: dt.datetime) -> bool:
+        age = (utcnow() - claimed_at).total_seconds()
+        return age >= self.settings.processing_timeout * SEND_WINDOW
+
+    def process(self, rows: list[Claimed], claimed_at: dt.datetime | None = None) -> Outcome:
+        """Send ``rows`` in order; those not started before the claim made at
+        ``claimed_at`` grew too old for sending are handed back (``expired``)."""
         outcome = Outcome()
         for i, row in enumerate(rows):
             if self.stopping.is_set():
                 outcome.released.extend(rows[i:])
+                break
+            if claimed_at is not None and self._claim_expired(claimed_at):
+                LOG.info("journal claim older than %gs: %d unsent rows handed back",
+                         self.settings.processing_timeout * SEND_WINDOW, len(rows) - i)
+                outcome.expired.extend(rows[i:])
                 break
             try:
                 send(self.client, row)

@@ -40,11 +40,11 @@ pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
 
 def _config(tmp_path: Path, name: str, db_url: str, ctl_url: str, api_workers: int = 0,
-            **journal: Any) -> tuple[Path, int]:
+            debug: bool = False, **journal: Any) -> tuple[Path, int]:
     port = free_port()
     sections = _merge(ML2_TEST_CONFIG, {
         "DEFAULT": {"auth_strategy": "noauth", "bind_host": "127.0.0.1", "bind_port": port,
-                    "api_workers": api_workers},
+                    "api_workers": api_workers, "debug": debug},
         "database": {"connection": db_url},
         "ml2": {"mechanism_drivers": ["sdn_controller"]},
         "ml2_sdn": fast_journal(ctl_url, **journal)})
@@ -86,32 +86,60 @@ def test_sigkill_with_rows_in_processing_then_restart(backend_url, controller, c
             e["status"] == 409 for e in refused_writes(ctl))    # replays of sent creates
 
 
-def test_two_servers_never_send_a_row_twice(controller, ctl, tmp_path):
+def _two_servers(controller: Any, ctl: Any, tmp_path: Path, networks: int, ports_per_net: int,
+                 delay: float = 0.0, debug: bool = False, **journal: Any) -> None:
+    """Two servers (one with two API workers) on one PostgreSQL journal, a workload
+    through both, then: every write reached the controller exactly once, in order."""
     from tests.fixtures.servers import make_database
     with make_database("postgresql", tmp_path) as db_url, _reader(db_url) as (db, plugin):
         conf_a, port_a = _config(tmp_path, "a", db_url, controller.northbound_url,
-                                 api_workers=2)
-        conf_b, port_b = _config(tmp_path, "b", db_url, controller.northbound_url)
+                                 api_workers=2, debug=debug, **journal)
+        conf_b, port_b = _config(tmp_path, "b", db_url, controller.northbound_url,
+                                 debug=debug, **journal)
         with server_process([conf_a], port_a, tmp_path / "a.log"), \
                 server_process([conf_b], port_b, tmp_path / "b.log"):
             wait_until(lambda: ctl.applied(), 30, "the canary")
             since = ctl.log()[-1]["seq"]
+            if delay:
+                ctl.set_faults(delay=delay)
             urls = [f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"]
             expecteds = [Expected(), Expected()]
 
             def work(i: int) -> None:
-                topo = create_topology(urls[i], expecteds[i], networks=4, ports_per_net=30,
-                                       prefix=f"s{i}", workers=2)
+                topo = create_topology(urls[i], expecteds[i], networks=networks,
+                                       ports_per_net=ports_per_net, prefix=f"s{i}", workers=2)
                 churn(urls[i], expecteds[i], topo, updates=20, deletes=20, drop_networks=1)
 
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(work, range(2)))
+            ctl.clear_faults()
             wait_synced(plugin, controller, db, deadline_s=90)
             implicit = implicit_security_groups(urls[0])
         applied = applied_writes(ctl, since)
         assert duplicates(applied) == []
+        # A re-sent create shows as a PUT (send() turns the 409 into an update), so
+        # the counts of PUTs catch double sends too.
         assert Counter(applied) == Counter(expecteds[0].writes + expecteds[1].writes
                                            + implicit.writes)
         parents = {**expecteds[0].parents, **expecteds[1].parents, **implicit.parents}
         assert order_violations(applied, parents) == []
 
+
+def test_two_servers_never_send_a_row_twice(controller, ctl, tmp_path):
+    # processing_timeout well above twice the request timeout (5 s): a request slowed
+    # by load ends before maintenance may reset its row (worker.SEND_WINDOW), so
+    # exact counts hold however loaded the machine is.
+    _two_servers(controller, ctl, tmp_path, networks=4, ports_per_net=30,
+                 processing_timeout=12)
+
+
+def test_a_slow_controller_never_gets_a_row_twice(controller, ctl, tmp_path):
+    """Batches that take longer than processing_timeout: maintenance resets the rows
+    their workers have not sent yet and other workers send them, so the first
+    workers must hand them back rather than send them too (each send here takes
+    30 ms more, processing_timeout is 0.6 s: a batch of 20 rows outlasts it). Debug
+    logging (lines per request and per row) slows the servers as a loaded machine
+    does, so rows pile up into such batches; without it they are sent as they come.
+    Before workers handed back the tail of a slow batch, this sent ~30 rows twice."""
+    _two_servers(controller, ctl, tmp_path, networks=4, ports_per_net=30, delay=0.03,
+                 debug=True, processing_timeout=0.6)
