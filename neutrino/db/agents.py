@@ -61,6 +61,19 @@ def agent_dict(row: Agent, now: dt.datetime, down_time: int) -> dict[str, Any]:
     }
 
 
+def listed_agents(session: Session, ids: Iterable[str], now: dt.datetime, down_time: int,
+                  filters: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The API views of the agents ``ids`` that match ``filters``, by host (the
+    scheduler sub-collections: a network's DHCP agents, a router's L3 agents)."""
+    wanted = list(ids)
+    rows: Any = session.execute(select(Agent).where(Agent.id.in_(wanted))).scalars() \
+        if wanted else []
+    views = [agent_dict(r, now, down_time) for r in rows]
+    return sorted((a for a in views
+                   if all(a.get(k) in values for k, values in filters.items() if values)),
+                  key=lambda a: a["host"])
+
+
 def get_by_type_and_host(session: Session, agent_type: str, host: str) -> Agent | None:
     return session.execute(select(Agent).where(
         Agent.agent_type == agent_type, Agent.host == host)).scalar()

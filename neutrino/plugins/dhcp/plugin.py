@@ -20,7 +20,6 @@ import logging
 import threading
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -30,7 +29,6 @@ from neutrino.context import Context, admin_context
 from neutrino.db import agents as agents_db
 from neutrino.db import provisioning
 from neutrino.db.base import utcnow
-from neutrino.db.models import Agent
 from neutrino.db.query import Page
 from neutrino.plugins.base import ServicePlugin, SubResource
 from neutrino.plugins.dhcp import scheduling, store
@@ -257,13 +255,10 @@ class Plugin(ServicePlugin):
     def get_network_agents(self, ctx: Context, network_id: str,
                            filters: dict[str, list[Any]],
                            page: Page | None = None) -> list[dict[str, Any]]:
-        now = utcnow()
         with self.db.reader() as session:
-            ids = store.agents_of_network(session, network_id)
-            rows: Any = session.execute(select(Agent).where(Agent.id.in_(ids))).scalars() \
-                if ids else []
-            agents = [agents_db.agent_dict(r, now, self.conf.agent_down_time) for r in rows]
-        return sorted((a for a in agents if _matches(a, filters)), key=lambda a: a["host"])
+            hosting = store.agents_of_network(session, network_id)
+            return agents_db.listed_agents(session, hosting, utcnow(),
+                                           self.conf.agent_down_time, filters)
 
     def get_network_agent(self, ctx: Context, agent_id: str,
                           network_id: str) -> dict[str, Any]:
@@ -376,7 +371,3 @@ class Plugin(ServicePlugin):
                          **details: Any) -> None:
         hosts = self._gone.pop(current["id"], [])
         self._cast(hosts, "network_delete_end", {"network_id": current["id"]})
-
-
-def _matches(item: dict[str, Any], filters: dict[str, list[Any]]) -> bool:
-    return all(item.get(k) in values for k, values in filters.items() if values)

@@ -27,7 +27,7 @@ from neutrino.apidef import l3agentscheduler as ext
 from neutrino.context import Context
 from neutrino.db import agents as agents_db
 from neutrino.db.base import utcnow
-from neutrino.db.models import Agent, FloatingIP
+from neutrino.db.models import FloatingIP
 from neutrino.db.query import Page
 from neutrino.plugins.l3 import agentstore, scheduling
 from neutrino.plugins.l3.base import L3Base
@@ -280,13 +280,10 @@ class L3AgentSchedulerMixin(L3Base):
     def get_router_agents(self, ctx: Context, router_id: str,
                           filters: dict[str, list[Any]],
                           page: Page | None = None) -> list[dict[str, Any]]:
-        now = utcnow()
         with self.db.reader() as session:
-            ids = agentstore.agents_of_router(session, router_id)
-            rows: Any = session.execute(select(Agent).where(Agent.id.in_(ids))).scalars() \
-                if ids else []
-            agents = [agents_db.agent_dict(r, now, self.conf.agent_down_time) for r in rows]
-        return sorted((a for a in agents if _matches(a, filters)), key=lambda a: a["host"])
+            hosting = agentstore.agents_of_router(session, router_id)
+            return agents_db.listed_agents(session, hosting, utcnow(),
+                                           self.conf.agent_down_time, filters)
 
     def get_router_agent(self, ctx: Context, agent_id: str,
                          router_id: str) -> dict[str, Any]:
@@ -395,7 +392,3 @@ class L3AgentSchedulerMixin(L3Base):
 
 class _NoTarget(Exception):
     """No agent can take a router off a dead one: its binding stays (rolled back)."""
-
-
-def _matches(item: dict[str, Any], filters: dict[str, list[Any]]) -> bool:
-    return all(item.get(k) in values for k, values in filters.items() if values)
