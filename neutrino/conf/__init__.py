@@ -64,6 +64,15 @@ def register_all(conf: cfg.ConfigOpts) -> None:
     service_providers.register(conf)
 
 
+def register_missing(conf: cfg.ConfigOpts, opts: Sequence[cfg.Opt],
+                     group: str | None = None) -> None:
+    """Register those of ``opts`` not registered yet: the agents share options with the
+    server and with each other (the all-in-one holds them all), one definition wins."""
+    known = conf._opts if group is None else (
+        conf._groups[group]._opts if group in conf._groups else {})
+    conf.register_opts([opt for opt in opts if opt.dest not in known], group=group)
+
+
 def make_conf(args: Sequence[str] = (), *, prog: str = "neutrino-server",
               overrides: dict[str, dict[str, object]] | None = None,
               extra: Callable[[cfg.ConfigOpts], None] | None = None) -> cfg.ConfigOpts:

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
-from neutrino.conf import ConfigError, _file_setting, agent, make_conf, metadata
+from neutrino.conf import (
+    ConfigError,
+    _file_setting,
+    agent,
+    make_conf,
+    metadata,
+    register_missing,
+)
 
 # What neutron.conf says about DHCP (read by the server too).
 NEUTRON_OPTS = [
@@ -70,20 +77,12 @@ INTERFACE_DRIVERS = frozenset({
 DHCP_DRIVERS = frozenset({"dnsmasq", "neutron.agent.linux.dhcp.Dnsmasq"})
 
 
-def _register_missing(conf: cfg.ConfigOpts, opts: Sequence[cfg.Opt],
-                      group: str | None = None) -> None:
-    # the server may register the neutron.conf options itself; one definition wins
-    known = conf._opts if group is None else (
-        conf._groups[group]._opts if group in conf._groups else {})
-    conf.register_opts([opt for opt in opts if opt.dest not in known], group=group)
-
-
 def register(conf: cfg.ConfigOpts) -> None:
     """Register the DHCP agent's options (and the OVS agent's [ovs]/[agent]) on ``conf``."""
     agent.register(conf)
-    _register_missing(conf, NEUTRON_OPTS)
-    _register_missing(conf, DHCP_AGENT_OPTS)
-    _register_missing(conf, REPORT_OPTS, group="agent")
+    register_missing(conf, NEUTRON_OPTS)
+    register_missing(conf, DHCP_AGENT_OPTS)
+    register_missing(conf, REPORT_OPTS, group="agent")
     metadata.register_shared(conf)  # metadata_proxy_socket, for the namespaces' proxies
 
 

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
-from neutrino.conf import ConfigError, _file_setting, agent, make_conf, metadata
+from neutrino.conf import (
+    ConfigError,
+    _file_setting,
+    agent,
+    make_conf,
+    metadata,
+    register_missing,
+)
 
 L3_AGENT_MODE_LEGACY = "legacy"
 
@@ -62,19 +69,11 @@ INTERFACE_DRIVERS = frozenset({
 })
 
 
-def _register_missing(conf: cfg.ConfigOpts, opts: Sequence[cfg.Opt],
-                      group: str | None = None) -> None:
-    # the DHCP agent registers some of the same options: one definition wins
-    known = conf._opts if group is None else (
-        conf._groups[group]._opts if group in conf._groups else {})
-    conf.register_opts([opt for opt in opts if opt.dest not in known], group=group)
-
-
 def register(conf: cfg.ConfigOpts) -> None:
     """Register the L3 agent's options (and the shared [ovs]/[agent]) on ``conf``."""
     agent.register(conf)
-    _register_missing(conf, L3_AGENT_OPTS)
-    _register_missing(conf, L3_AGENT_SECTION_OPTS, group="agent")
+    register_missing(conf, L3_AGENT_OPTS)
+    register_missing(conf, L3_AGENT_SECTION_OPTS, group="agent")
     metadata.register_shared(conf)  # metadata_proxy_socket, for the routers' proxies
 
 

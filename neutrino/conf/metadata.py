@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
-from neutrino.conf import make_conf
+from neutrino.conf import make_conf, register_missing
 
 # Read by the metadata agent and by the agents that run a proxy in their namespaces.
 SHARED_OPTS = [
@@ -75,26 +75,18 @@ AGENT_OPTS = [
 ]
 
 
-def _register_missing(conf: cfg.ConfigOpts, opts: Sequence[cfg.Opt],
-                      group: str | None = None) -> None:
-    # the DHCP agent registers some of the same options: one definition wins
-    known = conf._opts if group is None else (
-        conf._groups[group]._opts if group in conf._groups else {})
-    conf.register_opts([opt for opt in opts if opt.dest not in known], group=group)
-
-
 def register_shared(conf: cfg.ConfigOpts) -> None:
     """The options an agent running namespace proxies needs (the socket path)."""
-    _register_missing(conf, SHARED_OPTS)
+    register_missing(conf, SHARED_OPTS)
 
 
 def register(conf: cfg.ConfigOpts) -> None:
     """Register every option of the metadata agent on ``conf``."""
     register_shared(conf)
-    _register_missing(conf, PROXY_HANDLER_OPTS)
-    _register_missing(conf, UNIX_SOCKET_OPTS)
-    _register_missing(conf, CACHE_OPTS, group="cache")
-    _register_missing(conf, AGENT_OPTS, group="agent")
+    register_missing(conf, PROXY_HANDLER_OPTS)
+    register_missing(conf, UNIX_SOCKET_OPTS)
+    register_missing(conf, CACHE_OPTS, group="cache")
+    register_missing(conf, AGENT_OPTS, group="agent")
 
 
 def make_metadata_agent_conf(args: Sequence[str] = (), *,
