@@ -191,6 +191,14 @@ class Database:
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
+    def write(self, fn: Callable[[Session], T]) -> T:
+        """``fn(session)`` in one transaction, the whole transaction retried on
+        retriable errors (deadlocks, serialization failures, lost connections)."""
+        def attempt() -> T:
+            with self.transaction() as session:
+                return fn(session)
+        return self.retrying(attempt)
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.dialect == "sqlite":  # elsewhere the readers share the writers' pool

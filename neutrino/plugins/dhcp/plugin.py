@@ -101,10 +101,7 @@ class Plugin(ServicePlugin):
     # --- scheduling ------------------------------------------------------------------
 
     def _write(self, fn: Any) -> Any:
-        def attempt() -> Any:
-            with self.db.transaction() as session:
-                return fn(session)
-        return self.db.retrying(attempt)
+        return self.db.write(fn)
 
     def schedule_network(self, network_id: str, now: dt.datetime | None = None
                          ) -> list[str]:

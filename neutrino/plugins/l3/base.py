@@ -93,10 +93,7 @@ class L3Base(ServicePlugin):
     events: Events
 
     def _write(self, fn: Callable[[Session], Any]) -> Any:
-        def attempt() -> Any:
-            with self.db.transaction() as session:
-                return fn(session)
-        return self.db.retrying(attempt)
+        return self.db.write(fn)
 
     @staticmethod
     def _bump(session: Session, router_id: str, now: dt.datetime | None = None,

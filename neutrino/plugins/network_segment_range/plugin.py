@@ -65,10 +65,7 @@ class Plugin(ServicePlugin):
     # --- helpers ---------------------------------------------------------------------
 
     def _write(self, fn: Callable[[Session], Any]) -> Any:
-        def attempt() -> Any:
-            with self.db.transaction() as session:
-                return fn(session)
-        return self.db.retrying(attempt)
+        return self.db.write(fn)
 
     def _range(self, session: Session, range_id: str) -> dict[str, Any]:
         found = store.load_ranges(session, [range_id])

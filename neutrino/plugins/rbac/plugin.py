@@ -57,11 +57,8 @@ class Plugin(ServicePlugin):
     # --- helpers -------------------------------------------------------------------
 
     def _write(self, fn: Callable[[Session], Any]) -> Any:
-        def attempt() -> Any:
-            with self.db.transaction() as session:
-                return fn(session)
         try:
-            return self.db.retrying(attempt)
+            return self.db.write(fn)
         except IntegrityError:
             # The unique key on (target, object, action): a concurrent twin won.
             raise rbac_api.DuplicateRbacPolicy() from None

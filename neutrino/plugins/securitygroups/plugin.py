@@ -70,10 +70,7 @@ class Plugin(DefaultRulesMixin, ServicePlugin):
     # --- helpers -------------------------------------------------------------------
 
     def _write(self, fn: Callable[[Session], Any]) -> Any:
-        def attempt() -> Any:
-            with self.db.transaction() as session:
-                return fn(session)
-        return self.db.retrying(attempt)
+        return self.db.write(fn)
 
     def ensure_default_in(self, session: Session, project: str) -> str:
         """The project's default group, made in ``session``'s transaction if missing.

@@ -59,10 +59,7 @@ class Plugin(ServicePlugin):
         self.events.subscribe("network", "precommit_delete", _drop_segment_tags)
 
     def _write(self, fn: Callable[[Session], Any]) -> Any:
-        def attempt() -> Any:
-            with self.db.transaction() as session:
-                return fn(session)
-        return self.db.retrying(attempt)
+        return self.db.write(fn)
 
     def _segment(self, session: Session, segment_id: str) -> dict[str, Any]:
         found = store.load_segments(session, [segment_id])

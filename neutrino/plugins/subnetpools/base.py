@@ -40,7 +40,4 @@ class PoolsBase(ServicePlugin):
     events: Events
 
     def _write(self, fn: Callable[[Session], Any]) -> Any:
-        def attempt() -> Any:
-            with self.db.transaction() as session:
-                return fn(session)
-        return self.db.retrying(attempt)
+        return self.db.write(fn)

@@ -16,25 +16,13 @@ from typing import Any
 from neutrino.common import constants as const
 from neutrino.db import agents as agents_db
 from neutrino.db.base import utcnow
+from neutrino.db.segment_hosts import bridge_mappings
 from neutrino.plugins.ml2 import driver_api as api
 
 LOG = logging.getLogger(__name__)
 
 VIF_TYPE_OVS = "ovs"
 SUPPORTED_VNIC_TYPES = ("normal",)
-
-
-def _mappings(value: Any) -> dict[str, str]:
-    """bridge_mappings as the agent reports it: a dict, or ``physnet:bridge`` strings."""
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    result = {}
-    for item in value or []:
-        physnet, _, bridge = str(item).partition(":")
-        result[physnet.strip()] = bridge.strip()
-    return result
 
 
 def can_serve(configurations: dict[str, Any], segment: api.Segment) -> bool:
@@ -46,7 +34,7 @@ def can_serve(configurations: dict[str, Any], segment: api.Segment) -> bool:
         return network_type in (configurations.get("tunnel_types") or [])
     if network_type in (const.TYPE_FLAT, const.TYPE_VLAN):
         physnet = segment.get(api.PHYSICAL_NETWORK)
-        return bool(physnet) and physnet in _mappings(configurations.get("bridge_mappings"))
+        return bool(physnet) and physnet in bridge_mappings(configurations.get("bridge_mappings"))
     return False
 
 
