@@ -202,8 +202,26 @@ def wait_no_ping(src: hosts.Vm, ip: str) -> None:
 
 
 def wait_open(src: hosts.Vm, ip: str, port: int) -> None:
-    hosts.wait_for(lambda: src.tcp_open(ip, port), timeout=WAIT, interval=0.2,
-                   what=f"{src.ip} -> {ip}:{port} TCP to open")
+    try:
+        hosts.wait_for(lambda: src.tcp_open(ip, port), timeout=WAIT, interval=0.2,
+                       what=f"{src.ip} -> {ip}:{port} TCP to open")
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}\n{_routers_seen_from(src, ip)}") from None
+
+
+def _routers_seen_from(src: hosts.Vm, ip: str) -> str:
+    """What a failed wait should show: ``src``'s neighbour entry for ``ip`` and every
+    router namespace's addresses and NAT rules."""
+    lines = [f"{src.netns} neigh: " + src.exec("ip", "neigh", "show", ip, check=False)]
+    for ns in sorted(n for n in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                                text=True, check=False).stdout.split()
+                     if n.startswith("qrouter-")):
+        for cmd in (["ip", "-br", "link"], ["ip", "-4", "-br", "addr"],
+                    ["iptables-save", "-t", "nat"]):
+            out = subprocess.run(["ip", "netns", "exec", ns, *cmd], capture_output=True,
+                                 text=True, check=False)
+            lines.append(f"{ns} {' '.join(cmd)}:\n{out.stdout}{out.stderr}")
+    return "\n".join(lines)
 
 
 def ttl_of_reply(src: hosts.Vm, ip: str) -> int:

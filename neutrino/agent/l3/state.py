@@ -72,12 +72,16 @@ class RouterState:
     tables: Tables = field(hash=False)
     metadata: bool
     gateway_ips: frozenset[str] = frozenset()  # the gateway port's own addresses
+    forwarded_ips: frozenset[str] = frozenset()  # floating IPs with port forwardings
 
     @property
     def announced(self) -> frozenset[str]:
-        """Addresses on the gateway device that neighbours must learn (gratuitous ARP)."""
+        """Addresses on the gateway device that neighbours must learn (gratuitous ARP):
+        a floating IP that was another router's keeps its old MAC in the neighbours'
+        caches until announced, whether it serves a port or port forwardings."""
         return frozenset({ip for ip in self.gateway_ips if ":" not in ip}
-                         | {fip for fip, _ in self.floating_ips})
+                         | {fip for fip, _ in self.floating_ips}
+                         | {ip for ip in self.forwarded_ips if ":" not in ip})
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,8 @@ def desired(router: Router, settings: Settings) -> RouterState:
         floating_ips=tuple(sorted((f.floating_ip_address, str(f.fixed_ip_address))
                                   for f in fips)),
         tables=nat.compile_rules(inputs, nat_settings), metadata=settings.metadata,
-        gateway_ips=gateway_ips)
+        gateway_ips=gateway_ips,
+        forwarded_ips=frozenset(pf.floating_ip_address for pf in forwardings))
 
 
 def fip_statuses(router: Router) -> dict[str, str]:

@@ -108,6 +108,8 @@ def test_port_forwarding_dnat() -> None:
             "10.1.0.7:22") in state.tables["nat"]["neutron-l3-agent-PREROUTING"]
     gw = next(d for d in state.devices if d.name == state.gateway_device)
     assert "203.0.113.20/32" in gw.addresses
+    # announced like any floating IP: neighbours may still hold another router's MAC
+    assert state.announced == {"203.0.113.2", "203.0.113.20"}
 
 
 def test_router_without_gateway_has_no_nat_and_no_fips() -> None:
