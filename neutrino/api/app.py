@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import falcon
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 
 from neutrino import exceptions as exc
 from neutrino.api import errors
@@ -34,7 +34,7 @@ from neutrino.apidef import attributes
 from neutrino.context import Context
 from neutrino.db.api import Database
 from neutrino.db.models import Network, NetworkRBAC, Port, Subnet
-from neutrino.db.rbac import ACCESS_EXTERNAL, ACCESS_SHARED, granted_clause
+from neutrino.db.rbac import ACCESS_EXTERNAL, ACCESS_SHARED, WILDCARD
 from neutrino.plugins.registry import load_core_plugin, load_service_plugins
 
 LOG = logging.getLogger(__name__)
@@ -306,13 +306,6 @@ class Server:
         self.db.dispose()
 
 
-def _access_as_seen_by(ctx: Context) -> tuple[Any, Any]:
-    """Whether RBAC policies share the network with the caller, and let it use the
-    network as external (for its project or every project)."""
-    return (granted_clause(NetworkRBAC, Network.id, ctx.project_id, ACCESS_SHARED),
-            granted_clause(NetworkRBAC, Network.id, ctx.project_id, ACCESS_EXTERNAL))
-
-
 def parent_lookup(db: Database) -> Any:
     """``network:<attr>`` policy values of a subnet's or port's network (one query).
 
@@ -320,6 +313,16 @@ def parent_lookup(db: Database) -> Any:
     for a ``network:`` value (``PolicyTarget``), as Neutron's OwnerCheck fetches the
     parent only when a rule names it. An admin creating a port never needs it.
     """
+    # Built once (composing the clauses per request cost more than the read): whether
+    # RBAC policies share the network with the caller, and let it use it as external.
+    def granted(action: str) -> Any:
+        return exists().where(NetworkRBAC.object_id == Network.id,
+                              NetworkRBAC.target_project.in_(
+                                  bindparam("targets", expanding=True)),
+                              NetworkRBAC.action == action)
+
+    query = select(Network.project_id, granted(ACCESS_SHARED), granted(ACCESS_EXTERNAL),
+                   Network.router_external).where(Network.id == bindparam("net_id"))
 
     def lookup(ctx: Context, item: dict[str, Any]) -> Callable[[], dict[str, Any]] | None:
         net_id = item.get("network_id")
@@ -329,10 +332,10 @@ def parent_lookup(db: Database) -> Any:
         def load() -> dict[str, Any]:
             cache = ctx.__dict__.setdefault("_network_cache", {})
             if net_id not in cache:
-                with db.reader() as session:
-                    row = session.execute(select(
-                        Network.project_id, *_access_as_seen_by(ctx), Network.router_external
-                    ).where(Network.id == net_id)).first()
+                with db.read_engine.connect() as conn:
+                    row = conn.execute(query, {"net_id": net_id,
+                                               "targets": [WILDCARD, ctx.project_id or WILDCARD]}
+                                       ).first()
                 project, shared, usable, external = row if row is not None \
                     else (None, False, False, False)
                 # External to this caller only if a policy lets it use it so (RBAC).

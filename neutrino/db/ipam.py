@@ -15,10 +15,10 @@ import itertools
 import random
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import netaddr
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -245,13 +245,8 @@ def _free_candidates(session: Session, subnet_id: str,
                 yield value
 
 
-def _probe(session: Session, subnet_id: str, pools: list[tuple[int, int]],
-           version: int) -> list[str]:
-    """Random pool addresses that no allocation holds (one IN query for a sample).
-
-    On a sparse subnet this finds a free address without reading every
-    allocation, so allocation costs the same with 10 or 10,000 ports.
-    """
+def _sample(pools: list[tuple[int, int]], version: int) -> list[str]:
+    """Up to ``_WINDOW`` distinct random addresses of the pools."""
     sizes = [last - first + 1 for first, last in pools]
     picks = {random.randrange(sum(sizes)) for _ in range(_WINDOW)}
     sample = []
@@ -261,9 +256,44 @@ def _probe(session: Session, subnet_id: str, pools: list[tuple[int, int]],
                 sample.append(_address(first + pick, version))
                 break
             pick -= size
+    return sample
+
+
+def _probe(session: Session, subnet_id: str, sample: list[str]) -> list[str]:
+    """The addresses of ``sample`` that no allocation holds (one IN query)."""
     taken = set(session.connection().execute(
         _TAKEN_AMONG, {"subnet_id": subnet_id, "ips": sample}).scalars())
     return [ip for ip in sample if ip not in taken]
+
+
+# PostgreSQL: the probe and the insert of the first free sampled address in one
+# statement (no row back: every sampled address is taken).
+_INSERT_FIRST_FREE = text(
+    "INSERT INTO ipallocations (ip_address, subnet_id, network_id, port_id) "
+    "SELECT c.ip, CAST(:subnet_id AS VARCHAR), CAST(:network_id AS VARCHAR), "
+    "CAST(:port_id AS VARCHAR) FROM unnest(CAST(:ips AS VARCHAR[])) AS c(ip) "
+    "WHERE NOT EXISTS (SELECT 1 FROM ipallocations a "
+    "WHERE a.subnet_id = CAST(:subnet_id AS VARCHAR) AND a.ip_address = c.ip) "
+    "LIMIT 1 RETURNING ip_address")
+
+
+def _take_sampled(session: Session, subnet: dict[str, Any], port_id: str,
+                  sample: list[str]) -> str | None:
+    """Insert a free address of ``sample`` (seen free under the subnet's lock, as in
+    ``_insert_known_free``); None if all are taken."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        free = _probe(session, subnet["id"], sample)
+        if free:
+            _insert_known_free(session, subnet, port_id, free[0])
+        return free[0] if free else None
+    try:
+        return cast(str | None, conn.execute(_INSERT_FIRST_FREE, {
+            "subnet_id": subnet["id"], "network_id": subnet["network_id"],
+            "port_id": port_id, "ips": sample}).scalar())
+    except IntegrityError:
+        from neutrino.db.api import RetryRequest
+        raise RetryRequest() from None
 
 
 def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
@@ -273,13 +303,13 @@ def allocate_any(session: Session, subnet: dict[str, Any], port_id: str) -> str:
     handed out again at once.
     """
     pools = _lock_and_pools(session, subnet)
-    # A random sample first: one query on a sparse subnet. A dense subnet's sample
-    # comes back empty and costs that one query before the full scan.
+    # A random sample first: one query on a sparse subnet, so allocation costs the
+    # same with 10 or 10,000 ports. A dense subnet's sample comes back all taken and
+    # costs that one query before the full scan.
     if sum(last - first + 1 for first, last in pools) >= 4 * _WINDOW:
-        free = _probe(session, subnet["id"], pools, subnet["ip_version"])
-        if free:
-            _insert_known_free(session, subnet, port_id, free[0])
-            return free[0]
+        ip = _take_sampled(session, subnet, port_id, _sample(pools, subnet["ip_version"]))
+        if ip is not None:
+            return ip
     candidates = _free_candidates(session, subnet["id"], pools)
     window = [c for _, c in zip(range(_WINDOW), candidates, strict=False)]
     random.shuffle(window)

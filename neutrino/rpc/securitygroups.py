@@ -21,7 +21,7 @@ from typing import Any
 
 import netaddr
 import oslo_messaging
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from neutrino.context import Context
@@ -151,21 +151,33 @@ class SecurityGroupServerRpcCallback:
 
 # --- whom to tell ------------------------------------------------------------------------
 
-def hosts_of_groups(session: Session, group_ids: Iterable[str]) -> set[str]:
+# Hosts with a bound port in a group that is among ``groups`` (rules changed) or whose
+# rules name one of ``groups`` as remote (members changed): one statement each, built
+# once, since they run after every port create, update and delete.
+_BOUND_HOSTS = select(PortBinding.host).join(
+    SecurityGroupPortBinding, SecurityGroupPortBinding.port_id == PortBinding.port_id
+).where(PortBinding.host != "").distinct()
+_HOSTS_OF_GROUPS = _BOUND_HOSTS.where(
+    SecurityGroupPortBinding.security_group_id.in_(bindparam("groups", expanding=True)))
+_HOSTS_REFERENCING = _BOUND_HOSTS.where(SecurityGroupPortBinding.security_group_id.in_(
+    select(SecurityGroupRule.security_group_id).where(
+        SecurityGroupRule.remote_group_id.in_(bindparam("groups", expanding=True)))))
+
+
+def _hosts(conn: Connection, query: Any, group_ids: Iterable[str]) -> set[str]:
+    return {host for chunk in _chunks(sorted(set(group_ids)))
+            for host in conn.execute(query, {"groups": list(chunk)}).scalars()}
+
+
+def hosts_of_groups(conn: Connection, group_ids: Iterable[str]) -> set[str]:
     """Hosts with a bound port in one of ``group_ids``."""
-    query = select(PortBinding.host).join(
-        SecurityGroupPortBinding, SecurityGroupPortBinding.port_id == PortBinding.port_id
-    ).where(PortBinding.host != "").distinct()
-    return {row[0] for row in _select_in(session, query,
-                                         SecurityGroupPortBinding.security_group_id,
-                                         group_ids)}
+    return _hosts(conn, _HOSTS_OF_GROUPS, group_ids)
 
 
-def groups_referencing(session: Session, group_ids: Iterable[str]) -> set[str]:
-    """Groups with a rule whose remote_group_id is one of ``group_ids``."""
-    query = select(SecurityGroupRule.security_group_id).distinct()
-    return {row[0] for row in _select_in(session, query, SecurityGroupRule.remote_group_id,
-                                         group_ids)}
+def hosts_referencing(conn: Connection, group_ids: Iterable[str]) -> set[str]:
+    """Hosts with a bound port in a group whose rules name one of ``group_ids`` as
+    ``remote_group_id``: those that enforce the members of ``group_ids``."""
+    return _hosts(conn, _HOSTS_REFERENCING, group_ids)
 
 
 class SecurityGroupAgentNotifier:
@@ -212,16 +224,18 @@ class SecurityGroupNotifications:
         groups = sorted(set(group_ids))
         if not groups:
             return
-        with self.db.reader() as session:
-            hosts = hosts_of_groups(session, groups)
+        with self.db.read_engine.connect() as conn:
+            hosts = hosts_of_groups(conn, groups)
         self.notifier.security_groups_rule_updated(hosts, groups)
 
     def members_updated(self, group_ids: Iterable[str]) -> None:
         groups = sorted(set(group_ids))
         if not groups:
             return
-        with self.db.reader() as session:
-            hosts = hosts_of_groups(session, groups_referencing(session, groups))
+        # Read after the commit: an agent binding a port concurrently either shows
+        # here or asks for the groups' members after this change committed.
+        with self.db.read_engine.connect() as conn:
+            hosts = hosts_referencing(conn, groups)
         self.notifier.security_groups_member_updated(hosts, groups)
 
     def _rules_changed(self, resource: str, event: str, ctx: Context,

@@ -308,12 +308,13 @@ class Plugin(ServicePlugin):
                       current: dict[str, Any], original: dict[str, Any] | None,
                       **details: Any) -> None:
         network_id = current["network_id"]
-        with self.db.reader() as session:
-            hosts = store.hosts_of_network(session, network_id)
-            # Scheduling chooses among DHCP agents: with none registered, its write
-            # transaction (three reads) would choose nothing on every port create.
-            schedule = not hosts and bool(current.get("fixed_ips")) \
-                and store.any_dhcp_agent(session)
+        # Read after the commit: an agent scheduled to the network concurrently shows
+        # here, or fetches the network (this port included) after the commit.
+        with self.db.read_engine.connect() as conn:
+            hosts, any_agent = store.hosts_of_new_port(conn, network_id)
+        # Scheduling chooses among DHCP agents: with none registered, its write
+        # transaction (three reads) would choose nothing on every port create.
+        schedule = not hosts and bool(current.get("fixed_ips")) and any_agent
         if schedule:
             self._schedule_and_announce(network_id)
             return  # the new agents fetch the whole network, this port included

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select
+from sqlalchemy import (
+    Connection,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,7 +78,11 @@ def hosts_of_networks(session: Session, network_ids: Iterable[str]) -> dict[str,
 _HOSTS_OF_NETWORK = select(Agent.host).join(
     Binding, Agent.id == Binding.dhcp_agent_id).where(
     Binding.network_id == bindparam("network_id"), Agent.admin_state_up)
-_ANY_DHCP_AGENT = select(exists().where(Agent.agent_type == const.AGENT_TYPE_DHCP))
+# ``_HOSTS_OF_NETWORK`` and, as a row holding NULL, whether any DHCP agent exists.
+_HOSTS_OR_ANY_AGENT = union_all(
+    _HOSTS_OF_NETWORK,
+    select(cast(null(), String)).where(exists().where(
+        Agent.agent_type == const.AGENT_TYPE_DHCP)))
 _SERVED_BY_DHCP = select(
     exists().where(Subnet.network_id == bindparam("network_id"), Subnet.enable_dhcp)
     & exists().where(Binding.network_id == bindparam("network_id")))
@@ -78,9 +94,10 @@ def hosts_of_network(session: Session, network_id: str) -> list[str]:
         _HOSTS_OF_NETWORK, {"network_id": network_id}).scalars())
 
 
-def any_dhcp_agent(session: Session) -> bool:
-    """Is any DHCP agent registered (alive or not)? Without one nothing is scheduled."""
-    return bool(session.connection().execute(_ANY_DHCP_AGENT).scalar())
+def hosts_of_new_port(conn: Connection, network_id: str) -> tuple[list[str], bool]:
+    """``hosts_of_network`` and ``any_dhcp_agent`` in one statement."""
+    rows = list(conn.execute(_HOSTS_OR_ANY_AGENT, {"network_id": network_id}).scalars())
+    return sorted(h for h in rows if h is not None), None in rows
 
 
 def networks_of_agent(session: Session, agent_id: str) -> list[str]:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,24 @@ Changed = tuple[dict[str, Any], str]
 # Statements of the hot paths, built once.
 _INSERT_PORT = insert(table_of(Port))
 _INSERT_BINDING = insert(table_of(PortBinding))
+_PORT_COLUMNS = ("id", "network_id", "project_id", "name", "description", "mac_address",
+                 "admin_state_up", "status", "device_id", "device_owner",
+                 "port_security_enabled", "created_at", "updated_at", "revision_number")
+_BINDING_COLUMNS = ("host", "vnic_type", "vif_type", "vif_details", "profile")
+
+
+def _port_with_binding() -> Any:
+    """PostgreSQL: the port's row and its binding's in one statement (one round trip
+    fewer per port); the binding references the row the CTE inserts."""
+    ports, bindings = table_of(Port), table_of(PortBinding)
+    new = insert(ports).values({c: bindparam(c, type_=ports.c[c].type)
+                                for c in _PORT_COLUMNS}).returning(ports.c.id).cte("new_port")
+    return insert(bindings).from_select(
+        ["port_id", *_BINDING_COLUMNS],
+        select(new.c.id, *(bindparam(c, type_=bindings.c[c].type) for c in _BINDING_COLUMNS)))
+
+
+_INSERT_PORT_WITH_BINDING = _port_with_binding()
 
 
 class AddressPairAndPortSecurityRequired(exc.Conflict):
@@ -241,7 +259,13 @@ class PortMixin(Ml2Base):
         pairs = body.get("allowed_address_pairs")
         if specified(pairs) and pairs and not security:
             raise AddressPairAndPortSecurityRequired()
-        row = self._insert_port(session, ctx, port_id, network, body, security)
+        profile = body.get("binding:profile")
+        binding = {"port_id": port_id, "host": body.get("binding:host_id", ""),
+                   "vnic_type": body.get("binding:vnic_type", "normal"),
+                   "vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
+                   "profile": orjson.dumps(profile if specified(profile) and profile
+                                           else {}).decode()}
+        row = self._insert_port(session, ctx, network, body, security, binding)
         mac = row["mac_address"]
         ips = self._allocate_ips(session, port_id, net_id, mac, row["device_owner"],
                                  body.get("fixed_ips"), host=body.get("binding:host_id"))
@@ -249,13 +273,6 @@ class PortMixin(Ml2Base):
                         if specified(pairs) and pairs else [])
         opts = (self._store_dhcp_opts(session, port_id, body["extra_dhcp_opts"], replace=False)
                 if body.get("extra_dhcp_opts") else [])
-        profile = body.get("binding:profile")
-        binding = {"port_id": port_id, "host": body.get("binding:host_id", ""),
-                   "vnic_type": body.get("binding:vnic_type", "normal"),
-                   "vif_type": api.VIF_TYPE_UNBOUND, "vif_details": "{}",
-                   "profile": orjson.dumps(profile if specified(profile) and profile
-                                           else {}).decode()}
-        session.connection().execute(_INSERT_BINDING, binding)
         tags = body.get("tags")
         tags = list(dict.fromkeys(tags)) if specified(tags) and tags else []
         self.set_tags(session, "ports", port_id, tags)
@@ -270,10 +287,11 @@ class PortMixin(Ml2Base):
         self.mechanism_manager.precommit("create_port", mech_ctx)
         return port, mech_ctx
 
-    def _insert_port(self, session: Session, ctx: Context, port_id: str,
-                     network: dict[str, Any], body: dict[str, Any],
-                     security: bool) -> dict[str, Any]:
-        """Insert the port row with a unique MAC; return the row's values."""
+    def _insert_port(self, session: Session, ctx: Context, network: dict[str, Any],
+                     body: dict[str, Any], security: bool,
+                     binding: dict[str, Any]) -> dict[str, Any]:
+        """Insert the port row with a unique MAC, and its binding; return the row's
+        values."""
         mac = body.get("mac_address")
         given = specified(mac)
         if given and session.execute(select(exists().where(
@@ -281,7 +299,7 @@ class PortMixin(Ml2Base):
             raise exc.MacAddressInUse(net_id=network["id"], mac=mac)
         now = utcnow()
         values = {
-            "id": port_id, "network_id": network["id"],
+            "id": binding["port_id"], "network_id": network["id"],
             "project_id": self.project_of(ctx, body),
             "name": body.get("name", ""), "description": body.get("description", ""),
             "mac_address": mac if given else generate_mac(self.conf.base_mac),
@@ -290,8 +308,13 @@ class PortMixin(Ml2Base):
             "device_owner": body.get("device_owner", ""),
             "port_security_enabled": security, "created_at": now, "updated_at": now,
             "revision_number": 0}
+        conn = session.connection()
         try:
-            session.connection().execute(_INSERT_PORT, values)
+            if conn.dialect.name == "postgresql":
+                conn.execute(_INSERT_PORT_WITH_BINDING, {**values, **binding})
+            else:
+                conn.execute(_INSERT_PORT, values)
+                conn.execute(_INSERT_BINDING, binding)
         except IntegrityError:
             # A concurrent request took this MAC after our check, a random MAC
             # collided, or the network went away: run the whole request again, and
