@@ -30,7 +30,10 @@ persistent connection per client thread (about 0.15 ms of CPU per request here);
 Reference: real Neutron 29 on this machine kind (Keystone tokens, one API worker)
 creates 10.87 ports/s one by one, 12.0 ports/s with 8 clients, lists 2,000 ports in
 0.981 s and does 13.92 network create+delete pairs/s; the target is 20× on each,
-with the server under 250 MB.
+with the server under 250 MB. Those figures were measured on a faster machine:
+``--reference FILE`` takes the JSON of ``bench/neutron_reference.py`` (real Neutron 29
+run here with this workload) and adds ``speedup_vs_neutron_this_machine`` next to
+``speedup_vs_neutron``.
 
 Quotas (``quotas`` in the output): ports/s one by one for a project with a port
 limit (lock row + count in the transaction), for a project whose limit is −1, and on
@@ -441,16 +444,33 @@ def _measure(kind: str, base: str, db_url: str, ids: Any, ports: int,
     return result
 
 
-def speedups(result: dict[str, Any]) -> dict[str, float]:
+def speedups(result: dict[str, Any],
+             reference: dict[str, Any] | None = None) -> dict[str, float]:
+    """``result`` against ``reference`` (the fixed NEUTRON figures by default): how many
+    times faster; the list compares seconds, the rest rates."""
+    ref = NEUTRON if reference is None else reference
     return {
-        "ports_per_s_serial": result["ports_per_s_serial"] / NEUTRON["ports_per_s_serial"],
+        "ports_per_s_serial": result["ports_per_s_serial"] / ref["ports_per_s_serial"],
         "ports_per_s_8_clients": (result["ports_per_s_8_clients"]
-                                  / NEUTRON["ports_per_s_8_clients"]),
-        "list_2000_ports_s": NEUTRON["list_2000_ports_s"] / result["list_2000_ports_s"],
+                                  / ref["ports_per_s_8_clients"]),
+        "list_2000_ports_s": ref["list_2000_ports_s"] / result["list_2000_ports_s"],
         "network_create_delete_pairs_per_s": (
             result["network_create_delete_pairs_per_s"]
-            / NEUTRON["network_create_delete_pairs_per_s"]),
+            / ref["network_create_delete_pairs_per_s"]),
     }
+
+
+def load_reference(path: str) -> dict[str, Any]:
+    """The same-machine Neutron figures that ``bench/neutron_reference.py`` printed."""
+    data = json.loads(Path(path).read_text())
+    figures = data.get("neutron_29_this_machine")
+    if not isinstance(figures, dict) or not set(NEUTRON) <= set(figures):
+        raise ValueError(f"{path}: no neutron_29_this_machine figures "
+                         "(the JSON of bench/neutron_reference.py)")
+    return {"figures": {k: figures[k] for k in NEUTRON},
+            "neutron_version": data.get("neutron_version"),
+            "backend": figures.get("backend"),
+            "load_avg_1min": data.get("load_avg_1min")}
 
 
 @contextlib.contextmanager
@@ -478,14 +498,25 @@ def main() -> None:
                              "N >= 1 from N gunicorn processes (keep-alive)")
     parser.add_argument("--client", choices=("stdlib", "httpx"), default="stdlib",
                         help="HTTP client of the benchmark (see above)")
+    parser.add_argument("--reference", metavar="FILE",
+                        help="JSON of bench/neutron_reference.py (real Neutron measured "
+                             "on this machine): adds speedup_vs_neutron_this_machine")
     args = parser.parse_args()
     modes = [m.strip() for m in args.auth.split(",") if m.strip()]
     unknown = set(modes) - {"noauth", "keystone"}
     if unknown:
         parser.error(f"--auth: unknown mode(s) {', '.join(sorted(unknown))}")
+    reference = None
+    if args.reference:
+        try:
+            reference = load_reference(args.reference)
+        except (OSError, ValueError) as e:
+            parser.error(f"--reference: {e}")
     out: dict[str, Any] = {"benchmark": "api", "api_workers": args.workers,
                            "client": args.client, "cpus": os.cpu_count(),
                            "neutron_reference": NEUTRON, "results": {}}
+    if reference is not None:
+        out["neutron_reference_this_machine"] = reference
     for auth in modes:
         with identities(auth) as ids:
             for backend in args.backends.split(","):
@@ -493,6 +524,10 @@ def main() -> None:
                                      args.client)
                 result["speedup_vs_neutron"] = {k: round(v, 1)
                                                 for k, v in speedups(result).items()}
+                if reference is not None:
+                    result["speedup_vs_neutron_this_machine"] = {
+                        k: round(v, 1)
+                        for k, v in speedups(result, reference["figures"]).items()}
                 out["results"].setdefault(auth, {})[backend] = result
     print(json.dumps(out, indent=2))
 
