@@ -10,6 +10,7 @@ package: about half a millisecond of the server's time per request, for nothing.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -49,6 +50,16 @@ class WSGIServer:
         self._server.stop()
 
 
+def freeze_startup_objects() -> None:
+    """Leave what start-up made (modules, plugins, compiled queries: ~190,000 objects)
+    out of the cyclic garbage collector's full passes. A request that builds a few
+    thousand objects (a long list) sets one off every request or two, and each pass
+    rescanned them all: ~40% of a 2,000-port list's CPU. They live as long as the
+    process anyway."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve_in_thread(app: Any, host: str, port: int,
                     threads: int = DEFAULT_THREADS) -> tuple[WSGIServer, threading.Thread]:
     """Start serving ``app`` on a daemon thread; port 0 picks a free port."""
@@ -67,6 +78,7 @@ def serve_forever(app: Any, host: str, port: int, threads: int = DEFAULT_THREADS
     reaches — and the server is stopped from here: no new connections, requests in
     progress finished.
     """
+    freeze_startup_objects()
     server, thread = serve_in_thread(app, host, port, threads)
     LOG.info("Neutrino API listening on http://%s:%d", host, server.server_port)
     try:
@@ -94,6 +106,8 @@ def serve_gunicorn(app_factory: Callable[[], Any], host: str, port: int, workers
             self.cfg.set("keepalive", 5)
 
         def load(self) -> Any:
-            return app_factory()
+            app = app_factory()  # in the forked worker
+            freeze_startup_objects()
+            return app
 
     _App().run()

@@ -90,7 +90,7 @@ class Listing:
         # Plain rows on the session's connection: the ORM result layer costs more
         # per id than the query itself on a long list.
         session.flush()  # as session.execute would: rows added through the ORM show
-        ids = list(session.connection().execute(query).scalars())
+        ids = list(session.connection().execute(query).scalars().all())
         return PageIds(ids[::-1] if page.page_reverse else ids,
                        None if page.limit else query)
 
