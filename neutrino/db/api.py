@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 _PG_RETRY_STATES = {"40001", "40P01"}          # serialization_failure, deadlock_detected
 _MYSQL_RETRY_CODES = {1213, 1205, 1020}        # deadlock, lock wait timeout, record changed
+_MYSQL_STATUS_IN_TRANS = 1                     # SERVER_STATUS_IN_TRANS
 
 
 class CommitOutcomeUnknown(ServiceUnavailable):
@@ -105,40 +106,129 @@ def _drop_dead_connections(engine: Engine) -> None:
             raise DisconnectionError("server closed the pooled connection")
 
 
-def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
-                pool_timeout: int = 30, for_writes: bool = True) -> Engine:
-    """An engine tuned for the backend named by ``url``."""
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url, immediate=for_writes)
+def _in_transaction(dbapi_conn: Any) -> bool:
+    """Whether the server holds a transaction open on this connection (True if unsure)."""
+    pgconn = getattr(dbapi_conn, "pgconn", None)
+    if pgconn is not None:  # psycopg
+        return bool(pgconn.transaction_status != 0)  # 0: TransactionStatus.IDLE
+    server_status = getattr(dbapi_conn, "server_status", None)
+    if isinstance(server_status, int):  # PyMySQL
+        return bool(server_status & _MYSQL_STATUS_IN_TRANS)
+    return True
+
+
+def _reset_on_return(engine: Engine, autocommit: bool) -> None:
+    """Roll back a returned connection only if a transaction is still open on it.
+
+    A session closing its connection has already rolled back (or committed), so the
+    pool's own unconditional rollback would be one more round trip per checkin on
+    MariaDB, where PyMySQL sends ROLLBACK whatever the state. On a pool whose
+    connections rest in autocommit (PostgreSQL), a writer's connection goes back to it.
+    """
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_conn: Any, _rec: Any, state: Any) -> None:
+        if state.terminate_only:
+            return  # the pool is closing this connection
+        if not state.transaction_was_reset and _in_transaction(dbapi_conn):
+            dbapi_conn.rollback()
+        if autocommit and not dbapi_conn.autocommit:
+            dbapi_conn.autocommit = True
+
+
+def _leave_autocommit(dbapi_conn: Any) -> None:
+    # No round trip: psycopg sends BEGIN with the transaction's first statement, so a
+    # connection lost there is that statement's error, retried like any other. A
+    # savepoint begins on a connection already out of autocommit.
+    if dbapi_conn.autocommit:
+        dbapi_conn.autocommit = False
+
+
+def _transactional(engine: Engine) -> Engine:
+    """A view of an autocommit pool (PostgreSQL) whose connections begin transactions,
+    for code that uses the engine directly; ``Database`` sessions do it themselves."""
+    writes = engine.execution_options()
+
+    @event.listens_for(writes, "begin")
+    def _on_begin(conn: Any) -> None:
+        _leave_autocommit(conn.connection.dbapi_connection)
+
+    return writes
+
+
+def _pooled_engine(url: str, pool_size: int, max_overflow: int, pool_timeout: int) -> Engine:
     # No pool_pre_ping (a round trip per checkout): _drop_dead_connections instead.
     kw: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max_overflow,
-                          "pool_timeout": pool_timeout, "pool_recycle": 3600}
+                          "pool_timeout": pool_timeout, "pool_recycle": 3600,
+                          "pool_reset_on_return": None}  # _reset_on_return instead
     if url.startswith("postgresql") and "+" not in url.split("://")[0]:
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     if url.startswith("mysql") and "+" not in url.split("://")[0]:
         url = url.replace("mysql://", "mysql+pymysql://", 1)
+    autocommit = url.startswith("postgresql")
+    if autocommit:
+        # Connections rest in autocommit and readers use them so: under READ
+        # COMMITTED every statement takes a fresh snapshot anyway, so BEGIN/ROLLBACK
+        # around reads would only add two round trips. Writers leave autocommit for
+        # their transaction; _reset_on_return restores it. Only the driver's flag
+        # changes, never SQLAlchemy's isolation_level: that switch at checkout and
+        # back at checkin cost every reader more than its query.
+        kw["isolation_level"] = "AUTOCOMMIT"
+        # A reader's connection has no transaction to roll back at close; a writer's
+        # is out of autocommit until it is back in the pool, so its rollback is sent.
+        kw["skip_autocommit_rollback"] = True
     if url.startswith("mysql"):
         # READ COMMITTED: a retried claim must see rows that others committed.
+        # Readers run in such transactions too (PyMySQL begins one with the first
+        # statement, no round trip; a ROLLBACK ends it): each statement reads the
+        # latest committed rows, without the round trips of SET autocommit=1 before
+        # and SET autocommit=0 and the isolation level again after.
         kw["isolation_level"] = "READ COMMITTED"
     engine = create_engine(url, **kw)
     _drop_dead_connections(engine)
+    _reset_on_return(engine, autocommit)
     return engine
+
+
+def _after_begin(_session: Any, _transaction: Any, conn: Any) -> None:
+    _leave_autocommit(conn.connection.dbapi_connection)
+
+
+def _rests_in_autocommit(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
+                pool_timeout: int = 30, for_writes: bool = True) -> Engine:
+    """An engine tuned for the backend named by ``url``, for transactions."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, immediate=for_writes)
+    engine = _pooled_engine(url, pool_size, max_overflow, pool_timeout)
+    return _transactional(engine) if _rests_in_autocommit(engine) else engine
 
 
 class Database:
     """One engine and its session factory, shared by a process."""
 
-    def __init__(self, url: str, max_retries: int = 10, **engine_kw: Any) -> None:
+    def __init__(self, url: str, max_retries: int = 10, pool_size: int = 10,
+                 max_overflow: int = 20, pool_timeout: int = 30) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kw)
-        # Readers: on SQLite an engine of their own, so they never take the writers'
-        # file lock at BEGIN. Elsewhere autocommit on the same pool: under READ
-        # COMMITTED every statement takes a fresh snapshot anyway, so BEGIN/ROLLBACK
-        # around reads would only add two round trips.
-        self.read_engine = (make_engine(url, for_writes=False) if url.startswith("sqlite")
-                            else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         self.max_retries = max_retries
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if url.startswith("sqlite"):
+            self.engine = make_engine(url)
+            # Readers: an engine of their own, so they never take the writers' file
+            # lock at BEGIN.
+            self.read_engine = make_engine(url, for_writes=False)
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        else:
+            # Readers and writers share one pool (see _pooled_engine).
+            self.read_engine = _pooled_engine(url, pool_size, max_overflow, pool_timeout)
+            self.engine = self.read_engine
+            self._sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+            if _rests_in_autocommit(self.read_engine):
+                self.engine = _transactional(self.read_engine)
+                # A session event rather than the engine's "begin": events on an
+                # engine cost every statement on it a dispatch.
+                event.listen(self._sessions, "after_begin", _after_begin)
         self._reads = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
@@ -173,10 +263,13 @@ class Database:
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:
-        """A session for reads only (no explicit write lock on SQLite)."""
+        """A session for reads only (no explicit write lock on SQLite).
+
+        Closing it ends its connection's transaction, if any; no ``rollback()`` first,
+        which would only expire every object it loaded before dropping them all.
+        """
         with self._reads() as session:
             yield session
-            session.rollback()
 
     def retrying(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` (which opens its own transaction) again on retriable errors."""
@@ -201,5 +294,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.dialect == "sqlite":  # elsewhere the readers share the writers' pool
+        if self.read_engine.pool is not self.engine.pool:  # SQLite
             self.read_engine.dispose()

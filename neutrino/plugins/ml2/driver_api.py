@@ -86,9 +86,23 @@ class TypeDriver(abc.ABC):
         """The ranges of the configuration, [(physical_network, first, last)]."""
         return []
 
+    def tenant_claim(self, session: Session, project_id: str) -> Any:
+        """A ``types.helpers.Claim`` of a tenant segment for the caller to fold into
+        its network insert (PostgreSQL), or None: then ``allocate_tenant_segment``.
+
+        Only an optimisation: when the claimed statement returns no row the caller
+        falls back to ``allocate_tenant_segment``, so it need only cover the first range.
+        """
+        return None
+
     @abc.abstractmethod
     def release_segment(self, session: Session, segment: Segment) -> None:
         """Return ``segment`` to the pool (a no-op for types without allocation)."""
+
+    def release_query(self, segment: Segment) -> tuple[Any, dict[str, Any]] | None:
+        """(statement, parameters) doing what ``release_segment`` does, for the caller
+        to fold into its own statement; None when it cannot be one prebuilt statement."""
+        return None
 
     def get_mtu(self, physical_network: str | None = None) -> int:
         """The largest MTU a network of this type offers its ports (0: no limit)."""

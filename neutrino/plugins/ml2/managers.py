@@ -72,6 +72,21 @@ class TypeManager:
                 return [segment]
         raise exc.NoNetworkAvailable()
 
+    def tenant_claim(self, session: Session, project_id: str) -> Any:
+        """The first tenant network type's ``Claim`` of a segment for ``project_id``, to
+        fold into the network insert; None: ``create_network_segments`` instead."""
+        if not self.tenant_network_types:
+            return None
+        return self.drivers[self.tenant_network_types[0]].tenant_claim(session, project_id)
+
+    def release_query(self, segments: list[api.Segment]) -> tuple[Any, dict[str, Any]] | None:
+        """One statement releasing the network's one segment, to fold into its delete;
+        None: ``release_network_segments`` instead."""
+        if len(segments) != 1:
+            return None
+        driver = self.drivers.get(segments[0][api.NETWORK_TYPE])
+        return None if driver is None else driver.release_query(segments[0])
+
     def release_network_segments(self, session: Session, segments: list[api.Segment]) -> None:
         for segment in segments:
             driver = self.drivers.get(segment[api.NETWORK_TYPE])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, not_, or_
+from sqlalchemy import and_, bindparam, delete, func, insert, not_, or_, select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -24,6 +25,7 @@ from neutrino.plugins.ml2.base import (
     check_write,
     specified,
 )
+from neutrino.plugins.quotas import registry as quota_registry
 
 PROVIDER_ATTRS = ("provider:network_type", "provider:physical_network",
                   "provider:segmentation_id")
@@ -42,6 +44,42 @@ _INSERT_NETWORK_AND_SEGMENT = insert(table_of(NetworkSegment)).values(
     {c.name: bindparam(c.name) for c in table_of(Network).c}).cte("new_network"))
 _DELETE_NETWORK = delete(table_of(Network)).where(table_of(Network).c.id == bindparam("id"))
 _DELETE_TAGS = delete(table_of(Tag)).where(table_of(Tag).c.resource_id == bindparam("id"))
+
+
+@functools.cache
+def _insert_network_claiming(claim: Any, key: str, quota_lock: Any) -> Any:
+    """PostgreSQL: the network and its one segment, whose id ``claim`` (a type driver's
+    INSERT … RETURNING ``key``) takes, in one statement. Both inserts select from the
+    claim: when it returns no row nothing is written, and none is returned.
+
+    With ``quota_lock`` (the quota engine's SELECT … FOR UPDATE of the project's lock
+    row) the statement also takes that lock and returns how many lock rows it read
+    and their limit, after the segmentation id.
+    """
+    claimed = claim.cte("claimed")
+    nets, segs = table_of(Network), table_of(NetworkSegment)
+    new_network = insert(nets).from_select(
+        [c.name for c in nets.c],
+        select(*[bindparam(c.name, type_=c.type) for c in nets.c]).select_from(claimed)
+    ).cte("new_network")
+    stmt = insert(segs).from_select(
+        [c.name for c in segs.c],
+        select(*[claimed.c[key] if c.name == "segmentation_id"
+                 else bindparam(f"segment_{c.name}", type_=c.type) for c in segs.c])
+    ).add_cte(new_network).returning(segs.c.segmentation_id)
+    if quota_lock is None:
+        return stmt
+    # Referenced by the RETURNING, so run once (a CTE that nothing reads is not).
+    lock = quota_lock.cte("quota_lock")
+    return stmt.returning(select(func.count()).select_from(lock).scalar_subquery(),
+                          select(*lock.c).scalar_subquery())
+
+
+@functools.cache
+def _delete_network_releasing(release: Any) -> Any:
+    """PostgreSQL: the network delete with its segment's release (a type driver's
+    prebuilt statement) in one statement; the segments go by ON DELETE CASCADE."""
+    return _DELETE_NETWORK.add_cte(release.cte("released"))
 
 
 def provider_segments(body: dict[str, Any]) -> list[api.Segment] | None:
@@ -70,8 +108,72 @@ class NetworkMixin(Ml2Base):
         provider = provider_segments(body)
         for segment in provider or []:
             self.type_manager.validate_provider_segment(segment)
-        segments = self.type_manager.create_network_segments(
-            session, provider, self.project_of(ctx, body))
+        project = self.project_of(ctx, body)
+        hints = az.effective_hints(body.get(az.AZ_HINTS),
+                                   getattr(self.conf, "default_availability_zones", []))
+        values, rows = self._insert_network(session, body, provider, project, hints)
+        # Built from what was just written: reading it back would double the queries.
+        net, segments = resources.network_from_values(values, rows)
+        # Checked against the agents by the availability zone plugin's precommit; a new
+        # network has no DHCP agent, so no zone yet.
+        net.update({az.AZ_HINTS: hints, "availability_zones": []})
+        mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
+        self.mechanism_manager.precommit("create_network", mech_ctx)
+        self.events.publish("network", "precommit_create", ctx, net, session=session,
+                            request=body)
+        return net, mech_ctx
+
+    def _insert_network(self, session: Session, body: dict[str, Any],
+                        provider: list[api.Segment] | None, project: str, hints: list[str]
+                        ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Allocate the segments, insert the network and them: (network values,
+        segment rows)."""
+        conn = session.connection()
+        mtu = body.get("mtu")
+        if provider is None and conn.dialect.name == "postgresql" \
+                and not (specified(mtu) and mtu is not None):
+            # The tenant segment's id claimed by the statement that inserts the network
+            # and its segment: one round trip instead of two. No row back (the first
+            # range is full, or a concurrent request took the candidate): nothing was
+            # written, and the usual allocation below goes on. (Not with an MTU: a
+            # full pool must still answer 503 before a too big MTU answers 400.)
+            claim = self.type_manager.tenant_claim(session, project)
+            if claim is not None:
+                values, rows = self._network_rows(body, [claim.segment], project, hints)
+                if self._insert_claiming(session, claim, values, rows):
+                    return values, rows
+        segments = self.type_manager.create_network_segments(session, provider, project)
+        values, rows = self._network_rows(body, segments, project, hints)
+        if conn.dialect.name == "postgresql" and len(rows) == 1:
+            conn.execute(_INSERT_NETWORK_AND_SEGMENT, {
+                **values, **{f"segment_{k}": v for k, v in rows[0].items()}})
+        else:
+            conn.execute(_INSERT_NETWORK, values)
+            conn.execute(_INSERT_SEGMENT, rows)
+        return values, rows
+
+    def _insert_claiming(self, session: Session, claim: Any, values: dict[str, Any],
+                         rows: list[dict[str, Any]]) -> bool:
+        """Insert the network and its segment with ``claim``'s id (and the quota lock);
+        False when the claim took no id and nothing was written."""
+        enforcer = quota_registry.enforcer(self.events)
+        quota = None if enforcer is None else enforcer.lock_query("network", values)
+        params = {**claim.params, **values, **{f"segment_{k}": v for k, v in rows[0].items()}}
+        if quota is not None:
+            params.update(quota[1])
+        found = session.connection().execute(_insert_network_claiming(
+            claim.statement, claim.key, None if quota is None else quota[0]), params).first()
+        if found is None:
+            return False
+        rows[0]["segmentation_id"] = found[0]
+        if quota is not None:
+            enforcer.locked(session, "network", values["project_id"], found[1], found[2])
+        return True
+
+    def _network_rows(self, body: dict[str, Any], segments: list[api.Segment],
+                      project: str, hints: list[str]
+                      ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The new network's column values and its segments' rows."""
         max_mtu = self.type_manager.network_mtu(segments)
         mtu = body.get("mtu")
         if specified(mtu) and mtu is not None:
@@ -80,12 +182,10 @@ class NetworkMixin(Ml2Base):
                     f"Requested MTU is too big, maximum is {max_mtu}"))
         else:
             mtu = max_mtu
-        hints = az.effective_hints(body.get(az.AZ_HINTS),
-                                   getattr(self.conf, "default_availability_zones", []))
         net_id = str(uuid.uuid4())
         now = utcnow()
         values = {
-            "id": net_id, "project_id": self.project_of(ctx, body),
+            "id": net_id, "project_id": project,
             "availability_zone_hints": az.hints_to_db(hints),
             "name": body.get("name", ""), "description": body.get("description", ""),
             "admin_state_up": body.get("admin_state_up", True), "status": "ACTIVE",
@@ -100,23 +200,7 @@ class NetworkMixin(Ml2Base):
                  "name": None, "description": "", "created_at": now, "updated_at": now,
                  "revision_number": 0}
                 for i, s in enumerate(segments)]
-        conn = session.connection()
-        if conn.dialect.name == "postgresql" and len(rows) == 1:
-            conn.execute(_INSERT_NETWORK_AND_SEGMENT,
-                         {**values, **{f"segment_{k}": v for k, v in rows[0].items()}})
-        else:
-            conn.execute(_INSERT_NETWORK, values)
-            conn.execute(_INSERT_SEGMENT, rows)
-        # Built from what was just written: reading it back would double the queries.
-        net, segments = resources.network_from_values(values, rows)
-        # Checked against the agents by the availability zone plugin's precommit; a new
-        # network has no DHCP agent, so no zone yet.
-        net.update({az.AZ_HINTS: hints, "availability_zones": []})
-        mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
-        self.mechanism_manager.precommit("create_network", mech_ctx)
-        self.events.publish("network", "precommit_create", ctx, net, session=session,
-                            request=body)
-        return net, mech_ctx
+        return values, rows
 
     def create_network(self, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         return self.create_network_bulk(ctx, [body])[0]
@@ -220,12 +304,7 @@ class NetworkMixin(Ml2Base):
             mech_ctx = api.NetworkContext(self, ctx, session, net, segments=segments)
             self.mechanism_manager.precommit("delete_network", mech_ctx)
             self.events.publish("network", "precommit_delete", ctx, net, session=session)
-            self.type_manager.release_network_segments(session, segments)
-            conn = session.connection()
-            if net["tags"]:
-                conn.execute(_DELETE_TAGS, {"id": net_id})
-            # Its segments go with it (ON DELETE CASCADE).
-            conn.execute(_DELETE_NETWORK, {"id": net_id})
+            self._delete_network_row(session, net, segments)
             return net, [*contexts, ("delete_network", mech_ctx)]
 
         def attempt() -> tuple[dict[str, Any], list[Any]]:
@@ -243,6 +322,23 @@ class NetworkMixin(Ml2Base):
                 port_hosts.add(context.current.get("binding:host_id") or "")
         self.events.publish("network", "after_delete", ctx, net,
                             port_hosts=sorted(port_hosts - {""}))
+
+    def _delete_network_row(self, session: Session, net: dict[str, Any],
+                            segments: list[api.Segment]) -> None:
+        """Release the segments, delete the network's tags and row; its segments go
+        with it (ON DELETE CASCADE)."""
+        conn = session.connection()
+        if net["tags"]:
+            conn.execute(_DELETE_TAGS, {"id": net["id"]})
+        release = (self.type_manager.release_query(segments)
+                   if conn.dialect.name == "postgresql" else None)
+        if release is None:
+            self.type_manager.release_network_segments(session, segments)
+            conn.execute(_DELETE_NETWORK, {"id": net["id"]})
+        else:
+            # The release and the delete in one round trip.
+            statement, params = release
+            conn.execute(_delete_network_releasing(statement), {**params, "id": net["id"]})
 
     def _loaded(self, session: Session, ids: Any) -> list[dict[str, Any]]:
         """Networks as API dicts, with what service plugins add (``is_default`` …)."""

@@ -12,6 +12,10 @@ driver checks before the transaction without a lock and can overshoot.
 A bulk create publishes one event per item in one transaction: the lock is taken
 once (the limit is remembered in ``session.info``) and each item recounts, so a
 bulk of N counts N and is refused whole.
+
+A creator may take the lock in the statement that inserts its row (``lock_query``,
+then ``locked`` with what it read): the count still comes in a later statement, after
+the lock is held, so it still sees every earlier holder's committed rows.
 """
 
 from __future__ import annotations
@@ -46,6 +50,28 @@ class Enforcer:
         limit = self._limit(session, project, resource)
         if limit != UNLIMITED and store.count(session, tracked.model, project) > limit:
             raise OverQuota([resource])
+
+    def lock_query(self, resource: str, item: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+        """The SELECT … FOR UPDATE of the lock row that creating ``item`` takes, and its
+        parameters, for the creator to fold into its insert; None when the create takes
+        no lock (the resource has no quota, or the item is exempt).
+
+        The statement reads the row's ``limit``; no row read: none exists yet and the
+        precommit check makes it. Pass what was read to ``locked``.
+        """
+        tracked = self.tracked.get(resource)
+        if tracked is None or tracked.exempt(item):
+            return None
+        return store.LOCKED_LIMIT_FOLDED, {"quota_project": str(item["project_id"]),
+                                           "quota_resource": resource}
+
+    def locked(self, session: Session, resource: str, project: str, rows: int,
+               limit: int | None) -> None:
+        """The creator's folded lock read ``rows`` rows (0 or 1), the row's ``limit``:
+        with a row, it is held and the precommit check only counts."""
+        if rows:
+            session.info[("quota", project, resource)] = (
+                self.default_of(resource) if limit is None else int(limit))
 
     def _limit(self, session: Session, project: str, resource: str) -> int:
         """The limit, locked once per transaction (a bulk's later items reuse it)."""

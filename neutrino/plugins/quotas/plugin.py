@@ -71,6 +71,7 @@ class Plugin(ServicePlugin):
         self._subscribed: dict[str, Tracked] = {}
         self.enforcer = Enforcer(self._subscribed, self.default_limit)
         if quota_conf.enabled(conf):
+            registry.set_enforcer(self.events, self.enforcer)
             registry.listen(self.events, self._subscribe)
 
     def _subscribe(self, tracked: Tracked) -> None:

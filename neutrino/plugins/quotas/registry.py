@@ -41,6 +41,7 @@ class Tracked:
 class _Registry:
     resources: dict[str, Tracked] = dataclasses.field(default_factory=dict)
     listeners: list[Listener] = dataclasses.field(default_factory=list)
+    enforcer: Any = None
 
 
 _REGISTRIES: weakref.WeakKeyDictionary[Events, _Registry] = weakref.WeakKeyDictionary()
@@ -72,3 +73,16 @@ def listen(events: Events, listener: Listener) -> None:
 def tracked(events: Events) -> dict[str, Tracked]:
     """The resources with a quota, by name."""
     return dict(_registry(events).resources)
+
+
+def set_enforcer(events: Events, enforcer: Any) -> None:
+    """Record the quotas plugin's enforcer (quotas on) for ``enforcer(events)``."""
+    _registry(events).enforcer = enforcer
+
+
+def enforcer(events: Events) -> Any:
+    """The ``enforcement.Enforcer`` checking creates on these events; None: quotas off.
+
+    A creator may fold the enforcer's lock into its insert (``Enforcer.lock_query``).
+    """
+    return _registry(events).enforcer

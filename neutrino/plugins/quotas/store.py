@@ -45,6 +45,11 @@ def _insert_missing(session: Session, project: str, resources: Iterable[str]) ->
 _LOCKED_LIMIT = select(Quota.limit).where(
     Quota.project_id == bindparam("project"), Quota.resource == bindparam("resource")
 ).with_for_update()
+# The same lock for a creator to fold into its insert (PostgreSQL, as a CTE): its
+# parameters named so as not to meet the insert's.
+LOCKED_LIMIT_FOLDED = select(Quota.limit).where(
+    Quota.project_id == bindparam("quota_project"),
+    Quota.resource == bindparam("quota_resource")).with_for_update()
 _COUNTS: dict[Any, Any] = {}  # model → its per-project count statement
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 from typing import Any
@@ -118,6 +119,32 @@ def _claim_lowest_query(dialect: str, table: Any, key: str,
         [key, *extra_keys], source).returning(table.c[key])
 
 
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A claim of the lowest free id of one range, for the caller to fold into its own
+    statement (PostgreSQL: as a CTE), where ``allocate_from_ranges`` runs it alone.
+
+    ``statement`` is the INSERT … RETURNING ``key`` of ``_claim_lowest_query`` (built
+    once: its identity may key the caller's cache), ``params`` its parameters and
+    ``segment`` what the id completes. No row back: the range is full or a concurrent
+    request took the candidate; the caller then allocates as usual.
+    """
+
+    statement: Any
+    key: str
+    params: dict[str, Any]
+    segment: dict[str, Any]
+
+
+def claim_lowest(dialect: str, model: Any, column: Any, first: int, last: int,
+                 segment: dict[str, Any], extra: dict[str, Any] | None = None) -> Claim:
+    """The ``Claim`` of the lowest free id of ``model`` in [first, last]."""
+    extra = extra or {}
+    statement = _claim_lowest_query(dialect, table_of(model), column.key,
+                                    tuple(sorted(extra)))
+    return Claim(statement, column.key, {"first": first, "last": last, **extra}, segment)
+
+
 def lowest_free(session: Session, model: Any, column: Any, first: int, last: int,
                 extra: dict[str, Any]) -> int | None:
     """The lowest id in [first, last] with no allocation row, found by the database."""
@@ -156,9 +183,15 @@ def _release_query(table: Any, keys: tuple[str, ...]) -> Any:
     return table.delete().where(*[table.c[k] == bindparam(k) for k in keys])
 
 
+def release_query(model: Any, **key: Any) -> tuple[Any, dict[str, Any]]:
+    """The prebuilt DELETE of ``model``'s allocation row with these key values, and its
+    parameters."""
+    return _release_query(table_of(model), tuple(sorted(key))), key
+
+
 def release_allocation(session: Session, model: Any, **key: Any) -> None:
     """Delete ``model``'s allocation row with these key values (a prebuilt statement)."""
-    session.connection().execute(_release_query(table_of(model), tuple(sorted(key))), key)
+    session.connection().execute(*release_query(model, **key))
 
 
 def require(condition: bool, message: str) -> None:

@@ -10,9 +10,11 @@ from neutrino import exceptions as exc
 from neutrino.db.models import GeneveAllocation, GreAllocation, VxlanAllocation
 from neutrino.plugins.ml2 import driver_api as api
 from neutrino.plugins.ml2.types.helpers import (
+    Claim,
     allocate_from_ranges,
+    claim_lowest,
     parse_ranges,
-    release_allocation,
+    release_query,
     require,
     try_insert,
 )
@@ -54,7 +56,7 @@ class TunnelTypeDriver(api.TypeDriver):
             require(isinstance(segid, int) and 1 <= segid <= self.max_id,
                     f"segmentation_id out of range (1 through {self.max_id})")
 
-    def _segment(self, segid: int) -> api.Segment:
+    def _segment(self, segid: int | None) -> api.Segment:
         return {api.NETWORK_TYPE: self.network_type, api.PHYSICAL_NETWORK: None,
                 api.SEGMENTATION_ID: segid}
 
@@ -84,9 +86,19 @@ class TunnelTypeDriver(api.TypeDriver):
                                      self._ranges(session, project_id))
         return None if segid is None else self._segment(segid)
 
+    def tenant_claim(self, session: Session, project_id: str) -> Claim | None:
+        ranges = self._ranges(session, project_id)
+        if not ranges:
+            return None
+        first, last = ranges[0]
+        return claim_lowest(session.get_bind().dialect.name, self.model, self.column,
+                            first, last, self._segment(None))
+
     def release_segment(self, session: Session, segment: api.Segment) -> None:
-        release_allocation(session, self.model,
-                           **{self.column_name: segment[api.SEGMENTATION_ID]})
+        session.connection().execute(*self.release_query(segment))
+
+    def release_query(self, segment: api.Segment) -> tuple[Any, dict[str, Any]]:
+        return release_query(self.model, **{self.column_name: segment[api.SEGMENTATION_ID]})
 
     def overhead(self) -> int:
         raise NotImplementedError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -11,7 +13,7 @@ from neutrino.plugins.ml2.types.helpers import (
     allocate_from_ranges,
     parse_ranges,
     physnet_mtus,
-    release_allocation,
+    release_query,
     require,
     try_insert,
 )
@@ -104,9 +106,11 @@ class VlanTypeDriver(api.TypeDriver):
         return self._allocate(session, self._ranges(session, project_id))
 
     def release_segment(self, session: Session, segment: api.Segment) -> None:
-        release_allocation(session, VlanAllocation,
-                           physical_network=segment[api.PHYSICAL_NETWORK],
-                           vlan_id=segment[api.SEGMENTATION_ID])
+        session.connection().execute(*self.release_query(segment))
+
+    def release_query(self, segment: api.Segment) -> tuple[Any, dict[str, Any]]:
+        return release_query(VlanAllocation, physical_network=segment[api.PHYSICAL_NETWORK],
+                             vlan_id=segment[api.SEGMENTATION_ID])
 
     def get_mtu(self, physical_network: str | None = None) -> int:
         return physnet_mtus(self.conf).get(physical_network or "",
