@@ -50,18 +50,20 @@ import signal
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import api  # noqa: E402
 from tests.fixtures.rabbit import broker_url, private_vhost  # noqa: E402
-from tests.fixtures.servers import MYSQL_ADMIN, PG_ADMIN, free_port, wait_http, write_config  # noqa: E402
+from tests.fixtures.servers import (  # noqa: E402
+    free_port,
+    make_database,
+    wait_http,
+    write_config,
+)
 
 NEUTRON_VERSION = "29.0.0"
 PACKAGES = (f"neutron=={NEUTRON_VERSION}", "pymysql", "psycopg[binary]",
@@ -131,26 +133,6 @@ def neutron_version(venv: Path) -> str:
 
 
 # ------------------------------------------------------------- database and config
-
-
-@contextlib.contextmanager
-def fresh_database(backend: str) -> Iterator[str]:
-    """An empty database on ``backend`` (not migrated); its URL; dropped after."""
-    name = f"neutron_ref_{uuid.uuid4().hex[:10]}"
-    admin_url, url = {
-        "postgresql": (f"{PG_ADMIN}/postgres", f"{PG_ADMIN}/{name}"),
-        "mariadb": (f"{MYSQL_ADMIN}/", f"{MYSQL_ADMIN}/{name}?charset=utf8mb4"),
-    }[backend]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield url
-    finally:
-        force = " WITH (FORCE)" if backend == "postgresql" else ""
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
-        admin.dispose()
 
 
 def neutron_conf(auth: dict[str, dict[str, Any]], *, db_url: str, transport_url: str,
@@ -249,7 +231,9 @@ def serving(args: argparse.Namespace, backend: str, ids: Any, tmp: Path,
     """(base URL, database URL, uWSGI process) of a Neutron on a fresh database and
     RabbitMQ vhost."""
     workdir = Path(tempfile.mkdtemp(dir=tmp))
-    with fresh_database(backend) as db_url, private_vhost("neutrino-bench") as vhost:
+    # An empty database (Neutron migrates it with its own neutron-db-manage below).
+    with make_database(backend, workdir, migrate=False) as db_url, \
+            private_vhost("neutrino-bench") as vhost:
         conf = write_config(workdir / "neutron.conf", neutron_conf(
             ids.server_conf(), db_url=db_url, transport_url=broker_url(vhost),
             workdir=workdir, venv=args.venv, extra=extra))
