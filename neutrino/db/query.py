@@ -9,7 +9,7 @@ plus ``id``, so a page costs the same wherever it starts.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, or_, select, true
@@ -18,6 +18,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from neutrino import exceptions as exc
 from neutrino.db.models import Tag
+
+IN_CHUNK = 500  # ids per IN (…) list; keeps every backend's parameter limits happy
+
+
+def in_chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``ids`` in slices of at most ``IN_CHUNK``: one bounded IN (…) list each."""
+    for i in range(0, len(ids), IN_CHUNK):
+        yield ids[i:i + IN_CHUNK]
 
 Clause = ColumnElement[bool]
 SpecialFilter = Callable[[list[Any]], Clause]

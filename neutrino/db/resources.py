@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -45,9 +45,7 @@ from neutrino.db.models import (
     SubnetRoute,
     Tag,
 )
-from neutrino.db.query import Listing
-
-_CHUNK = 500  # ids per IN (…) list; keeps every backend's parameter limits happy
+from neutrino.db.query import IN_CHUNK, Listing, in_chunks
 
 
 # Rows made in the same second share their timestamps (a port's created_at and
@@ -62,12 +60,7 @@ def timestamp(value: dt.datetime | None) -> str | None:
     return value.isoformat() + "Z"
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]
-
-
-def _rows(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
+def keyed_rows(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
     """Rows of ``query_for(match)`` where ``match(column)`` restricts column to ``ids``.
 
     Plain rows on the session's connection: the ORM execution layer costs more than
@@ -80,7 +73,7 @@ def _rows(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
     if not ids:
         return []
     page_query = getattr(ids, "query", None)
-    if page_query is not None and len(ids) > _CHUNK:
+    if page_query is not None and len(ids) > IN_CHUNK:
         # A derived table, not the page query itself: MariaDB refuses LIMIT in IN (…).
         page = page_query.subquery()
         among = select(page.c[0])
@@ -89,14 +82,9 @@ def _rows(session: Session, query_for: Any, ids: Sequence[str]) -> list[Any]:
         param = bindparam("ids", value=list(ids), type_=ARRAY(String))
         return list(conn.execute(query_for(lambda col: col == any_(param))).all())
     rows: list[Any] = []
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         rows.extend(conn.execute(query_for(lambda col, c=chunk: col.in_(c))).all())
     return rows
-
-
-# For other modules' batch reads by id (a port list's security groups): one statement
-# however many ids on PostgreSQL, and the page's own query for a long page.
-keyed_rows = _rows
 
 
 def _standard(row: Any) -> dict[str, Any]:
@@ -108,7 +96,7 @@ def _standard(row: Any) -> dict[str, Any]:
 
 def load_tags(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = defaultdict(list)
-    for rid, tag in _rows(session, lambda c: select(Tag.resource_id, Tag.tag).where(
+    for rid, tag in keyed_rows(session, lambda c: select(Tag.resource_id, Tag.tag).where(
             c(Tag.resource_id)).order_by(Tag.tag), ids):
         tags[rid].append(tag)
     return tags
@@ -125,7 +113,7 @@ def load_segments(session: Session, ids: Sequence[str]) -> dict[str, list[dict[s
     segments: dict[str, list[dict[str, Any]]] = defaultdict(list)
     query = lambda c: select(NetworkSegment).where(  # noqa: E731
         c(NetworkSegment.network_id)).order_by(NetworkSegment.segment_index)
-    for row in _rows(session, query, ids):
+    for row in keyed_rows(session, query, ids):
         segments[row.network_id].append(segment_dict(row))
     return segments
 
@@ -238,7 +226,7 @@ def _network_rows(session: Session, ids: Sequence[str]
     """Networks by id and their segments in order, from one outer join."""
     rows: dict[str, Any] = {}
     segments: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in _rows(session, _network_query, ids):
+    for row in keyed_rows(session, _network_query, ids):
         rows[row.id] = row
         if row.segment_id is not None:
             segments[row.id].append(_segment_of(row))
@@ -250,7 +238,7 @@ def _load_networks(session: Session, ids: Sequence[str], brief: bool = False
     rows, segments = _network_rows(session, ids)
     subnets: dict[str, list[str]] = defaultdict(list)
     if not brief:
-        for net_id, sub_id in _rows(session, lambda c: select(
+        for net_id, sub_id in keyed_rows(session, lambda c: select(
                 Subnet.network_id, Subnet.id).where(c(Subnet.network_id)).order_by(
                 Subnet.created_at, Subnet.id), ids):
             subnets[net_id].append(sub_id)
@@ -345,20 +333,20 @@ def _std_columns(model: Any) -> dict[str, Any]:
 # --- subnets -----------------------------------------------------------------------
 
 def load_subnets(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
-    rows = {r.id: r for r in _rows(
+    rows = {r.id: r for r in keyed_rows(
         session, lambda c: select(Subnet).where(c(Subnet.id)), ids)}
     pools: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for sid, first, last in _rows(session, lambda c: select(
+    for sid, first, last in keyed_rows(session, lambda c: select(
             IPAllocationPool.subnet_id, IPAllocationPool.first_ip, IPAllocationPool.last_ip
     ).where(c(IPAllocationPool.subnet_id)), ids):
         pools[sid].append((first, last))
     dns: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for sid, address, order in _rows(session, lambda c: select(
+    for sid, address, order in keyed_rows(session, lambda c: select(
             DnsNameserver.subnet_id, DnsNameserver.address, DnsNameserver.order
     ).where(c(DnsNameserver.subnet_id)), ids):
         dns[sid].append((order, address))
     routes: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for sid, dest, nexthop in _rows(session, lambda c: select(
+    for sid, dest, nexthop in keyed_rows(session, lambda c: select(
             SubnetRoute.subnet_id, SubnetRoute.destination, SubnetRoute.nexthop
     ).where(c(SubnetRoute.subnet_id)), ids):
         routes[sid].append({"destination": dest, "nexthop": nexthop})
@@ -421,19 +409,19 @@ def _port_query(match: Any) -> Any:
 
 
 def load_ports(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
-    rows = {r[0]: r for r in _rows(session, _port_query, ids)}
+    rows = {r[0]: r for r in keyed_rows(session, _port_query, ids)}
     ips: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for pid, sid, ip in _rows(session, lambda c: select(
+    for pid, sid, ip in keyed_rows(session, lambda c: select(
             IPAllocation.port_id, IPAllocation.subnet_id, IPAllocation.ip_address
     ).where(c(IPAllocation.port_id)), ids):
         ips[pid].append((sid, ip))
     pairs: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for pid, mac, ip in _rows(session, lambda c: select(
+    for pid, mac, ip in keyed_rows(session, lambda c: select(
             AllowedAddressPair.port_id, AllowedAddressPair.mac_address,
             AllowedAddressPair.ip_address).where(c(AllowedAddressPair.port_id)), ids):
         pairs[pid].append({"ip_address": ip, "mac_address": mac})
     opts: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for pid, name, value, version in _rows(session, lambda c: select(
+    for pid, name, value, version in keyed_rows(session, lambda c: select(
             ExtraDhcpOpt.port_id, ExtraDhcpOpt.opt_name, ExtraDhcpOpt.opt_value,
             ExtraDhcpOpt.ip_version).where(c(ExtraDhcpOpt.port_id)), ids):
         opts[pid].append({"opt_name": name, "opt_value": value, "ip_version": version})

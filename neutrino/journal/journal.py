@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import orjson
@@ -27,6 +27,7 @@ from neutrino.db.models.journal import (
     JournalEntry,
     JournalTask,
 )
+from neutrino.db.query import in_chunks
 from neutrino.journal.dependencies import (
     DELETE_CHILDREN,
     DELETE_REFERRERS,
@@ -40,8 +41,6 @@ from neutrino.journal.dependencies import (
 
 LOG = logging.getLogger(__name__)
 
-_CHUNK = 500  # ids per IN (…) list
-
 
 def utcnow() -> dt.datetime:
     """Now in UTC, naive, to the microsecond (ordering and timeouts need the precision)."""
@@ -54,11 +53,6 @@ def dumps(data: Any) -> str | None:
 
 def loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
 
 
 def _row(seqnum: int, object_type: str, object_uuid: str, operation: str,
@@ -118,7 +112,7 @@ _INSERT_AND_LOOK = union_all(select(_NEW_ROW.c.seqnum, _NO_TEXT, _NO_TEXT, _NO_T
 
 def _rows_for_ids(session: Session, ids: Sequence[str]) -> list[Row]:
     rows: list[Row] = []
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         rows.extend(Row(r[0], r[1], r[2], r[3], frozenset())
                     for r in session.execute(_BLOCKING_BY_UUID, {"ids": list(chunk)}))
     return rows

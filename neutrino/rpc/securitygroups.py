@@ -35,6 +35,7 @@ from neutrino.db.models import (
     SecurityGroupPortBinding,
     SecurityGroupRule,
 )
+from neutrino.db.query import in_chunks
 from neutrino.plugins.events import Events
 from neutrino.rpc import topics
 
@@ -45,22 +46,16 @@ SECURITY_GROUP_UPDATE = topics.get_topic_name(topics.AGENT, "security_group", to
 # a client that names no namespace is served as well.
 SG_RPC_VERSION = "1.3"
 SG_RPC_NAMESPACE = "secgroup"
-_CHUNK = 500
 
 # Port changes that change a group's member addresses (or where they are enforced).
 _MEMBER_FIELDS = ("fixed_ips", "allowed_address_pairs", "security_groups", "binding:host_id")
-
-
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]
 
 
 def _select_in(session: Session, query: Any, column: Any, ids: Iterable[str]) -> list[Any]:
     """Rows of ``query`` with ``column`` among ``ids``, a bounded IN list at a time."""
     wanted = sorted(set(ids))
     rows: list[Any] = []
-    for chunk in _chunks(wanted):
+    for chunk in in_chunks(wanted):
         rows.extend(session.execute(query.where(column.in_(chunk))).all())
     return rows
 
@@ -165,7 +160,7 @@ _HOSTS_REFERENCING = _BOUND_HOSTS.where(SecurityGroupPortBinding.security_group_
 
 
 def _hosts(conn: Connection, query: Any, group_ids: Iterable[str]) -> set[str]:
-    return {host for chunk in _chunks(sorted(set(group_ids)))
+    return {host for chunk in in_chunks(sorted(set(group_ids)))
             for host in conn.execute(query, {"groups": list(chunk)}).scalars()}
 
 

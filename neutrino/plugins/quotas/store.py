@@ -42,14 +42,18 @@ def _insert_missing(session: Session, project: str, resources: Iterable[str]) ->
     session.connection().execute(stmt, rows)
 
 
-_LOCKED_LIMIT = select(Quota.limit).where(
-    Quota.project_id == bindparam("project"), Quota.resource == bindparam("resource")
-).with_for_update()
+def _locked_limit(project: str, resource: str) -> Any:
+    """SELECT … FOR UPDATE of a project's lock row for a resource, with the bound
+    parameters named ``project`` and ``resource``."""
+    return select(Quota.limit).where(
+        Quota.project_id == bindparam(project), Quota.resource == bindparam(resource)
+    ).with_for_update()
+
+
+_LOCKED_LIMIT = _locked_limit("project", "resource")
 # The same lock for a creator to fold into its insert (PostgreSQL, as a CTE): its
 # parameters named so as not to meet the insert's.
-LOCKED_LIMIT_FOLDED = select(Quota.limit).where(
-    Quota.project_id == bindparam("quota_project"),
-    Quota.resource == bindparam("quota_resource")).with_for_update()
+LOCKED_LIMIT_FOLDED = _locked_limit("quota_project", "quota_resource")
 _COUNTS: dict[Any, Any] = {}  # model → its per-project count statement
 
 

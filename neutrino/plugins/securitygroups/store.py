@@ -25,19 +25,15 @@ from neutrino.db.models import (
     SecurityGroupRule,
     Tag,
 )
-from neutrino.db.query import Listing
+from neutrino.db.query import Listing, in_chunks
 from neutrino.db.rbac import ACCESS_SHARED, granted, granted_clause
 from neutrino.db.resources import keyed_rows, timestamp
 from neutrino.plugins.securitygroups import templates
 
-_CHUNK = 500  # ids per IN (…) list
 # The policy target's copy of the group's owner, for Neutron's ``sg_owner`` rule.
 SG_OWNER_KEY = "security_group:project_id"
 
 
-def chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]
 
 
 def _standard(row: Any) -> dict[str, Any]:
@@ -63,7 +59,7 @@ def default_group_ids(session: Session, group_ids: Iterable[str]) -> set[str]:
     """Which of ``group_ids`` are some project's default group."""
     ids = sorted(set(group_ids))
     found: set[str] = set()
-    for chunk in chunks(ids):
+    for chunk in in_chunks(ids):
         found.update(session.execute(select(DefaultSecurityGroup.security_group_id).where(
             DefaultSecurityGroup.security_group_id.in_(chunk))).scalars())
     return found
@@ -72,7 +68,7 @@ def default_group_ids(session: Session, group_ids: Iterable[str]) -> set[str]:
 def rules_of_groups(session: Session, group_ids: Sequence[str]) -> dict[str, list[Any]]:
     """Rule rows by group, oldest first."""
     by_group: dict[str, list[Any]] = defaultdict(list)
-    for chunk in chunks(list(group_ids)):
+    for chunk in in_chunks(list(group_ids)):
         for row in session.execute(select(SecurityGroupRule).where(
                 SecurityGroupRule.security_group_id.in_(chunk)).order_by(
                 SecurityGroupRule.created_at, SecurityGroupRule.id)).scalars():
@@ -83,7 +79,7 @@ def rules_of_groups(session: Session, group_ids: Sequence[str]) -> dict[str, lis
 def load_rules(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:
     """Rules in ``ids`` order, each with its group's owner under ``SG_OWNER_KEY``."""
     rows: dict[str, Any] = {}
-    for chunk in chunks(list(ids)):
+    for chunk in in_chunks(list(ids)):
         for rule, owner in session.execute(select(SecurityGroupRule, SecurityGroup.project_id)
                                            .join(SecurityGroup, SecurityGroup.id ==
                                                  SecurityGroupRule.security_group_id)
@@ -149,14 +145,14 @@ def load_groups(session: Session, ids: Sequence[str],
     """Groups in ``ids`` order with their rules embedded and their tags; ``shared`` as
     project ``viewer`` reads it (an RBAC policy for it or for every project)."""
     rows: dict[str, Any] = {}
-    for chunk in chunks(list(ids)):
+    for chunk in in_chunks(list(ids)):
         rows.update((r.id, r) for r in session.execute(select(SecurityGroup).where(
             SecurityGroup.id.in_(chunk))).scalars())
     found = [i for i in ids if i in rows]
     rules = rules_of_groups(session, found)
     defaults = default_group_ids(session, found)
     tags: dict[str, list[str]] = defaultdict(list)
-    for chunk in chunks(found):
+    for chunk in in_chunks(found):
         for rid, tag in session.execute(select(Tag.resource_id, Tag.tag).where(
                 Tag.resource_id.in_(chunk)).order_by(Tag.tag)):
             tags[rid].append(tag)
@@ -295,7 +291,7 @@ def set_port_groups(session: Session, port_id: str, group_ids: Sequence[str],
 def groups_in_use(session: Session, group_ids: Sequence[str]) -> set[str]:
     """Which of ``group_ids`` some port uses."""
     used: set[str] = set()
-    for chunk in chunks(list(group_ids)):
+    for chunk in in_chunks(list(group_ids)):
         used.update(session.execute(select(SecurityGroupPortBinding.security_group_id)
                                     .where(SecurityGroupPortBinding.security_group_id
                                            .in_(chunk)).distinct()).scalars())
@@ -307,7 +303,7 @@ def visible_groups(session: Session, group_ids: Sequence[str],
     """Which of ``group_ids`` exist and belong to ``project`` (any project if None),
     or, with ``shared``, are shared with it by an RBAC policy."""
     found: set[str] = set()
-    for chunk in chunks(list(group_ids)):
+    for chunk in in_chunks(list(group_ids)):
         query = select(SecurityGroup.id).where(SecurityGroup.id.in_(chunk))
         if project is not None:
             owned = SecurityGroup.project_id == project
